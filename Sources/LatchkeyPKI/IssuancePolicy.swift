@@ -1,0 +1,70 @@
+import Foundation
+import SwiftASN1
+import X509
+
+/// Decides every field of a device certificate (SPEC §3); only the public key comes from the request.
+///
+/// Guarantees: subject CN = device id; SAN URIs `urn:latchkey:device:<id>` and `urn:latchkey:user:<id>` only;
+/// EKU clientAuth only; KeyUsage digitalSignature (critical); CA:FALSE (critical); SKI and AKI; a random positive
+/// serial of 126 bits; not-before backdated by `backdate`; not-after `lifetime` later, never past the issuing CA.
+public struct IssuancePolicy: Sendable {
+    public static let defaultLifetime: TimeInterval = 7 * Lifetime.day
+    /// The longest lifetime the policy accepts (a device certificate is meant to be short-lived).
+    public static let maximumLifetime: TimeInterval = 397 * Lifetime.day
+
+    public let lifetime: TimeInterval
+    public let backdate: TimeInterval
+
+    public init(lifetime: TimeInterval = IssuancePolicy.defaultLifetime, backdate: TimeInterval = 300) throws {
+        guard lifetime >= 60, lifetime <= IssuancePolicy.maximumLifetime else {
+            throw PKIError(.invalidArgument, "a certificate lifetime must be between 1 minute and 397 days")
+        }
+        guard backdate >= 0, backdate <= 3600 else {
+            throw PKIError(.invalidArgument, "the clock-skew backdate must be between 0 and 1 hour")
+        }
+        self.lifetime = lifetime
+        self.backdate = backdate
+    }
+
+    /// Issues a client certificate for a device of a user, signed by the issuing CA.
+    public func issue(
+        publicKey: Certificate.PublicKey,
+        deviceID: String,
+        userID: String,
+        authority: CertificateAuthority,
+        now: Date = Date()
+    ) throws -> Certificate {
+        try Self.checkIdentifier(deviceID, what: "device id")
+        try Self.checkIdentifier(userID, what: "user id")
+        let subject = try DistinguishedName { CommonName(deviceID) }
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.notCertificateAuthority)
+            Critical(KeyUsage(digitalSignature: true))
+            try ExtendedKeyUsage([.clientAuth])
+            SubjectAlternativeNames([
+                .uniformResourceIdentifier(DeviceIdentity.deviceURI(deviceID)),
+                .uniformResourceIdentifier(DeviceIdentity.userURI(userID)),
+            ])
+            SubjectKeyIdentifier(hash: publicKey)
+            authority.issuingKeyIdentifier
+        }
+        return try authority.sign(
+            publicKey: publicKey,
+            subject: subject,
+            notBefore: now.addingTimeInterval(-backdate),
+            notAfter: now.addingTimeInterval(lifetime),
+            extensions: extensions
+        )
+    }
+
+    /// Identifiers go into a URI and a CN: letters, digits, '-', '_' and '.' only, 1 to 64 characters.
+    static func checkIdentifier(_ value: String, what: String) throws {
+        let allowed = value.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x5F
+                || c == 0x2E
+        }
+        guard !value.isEmpty, value.utf8.count <= 64, allowed else {
+            throw PKIError(.invalidArgument, "a \(what) must be 1 to 64 letters, digits, '-', '_' or '.'")
+        }
+    }
+}

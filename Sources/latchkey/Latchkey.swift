@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import LatchkeyPKI
+
+/// The `latchkey` command: operate a Latchkey server's data directory, and act as a device.
+struct Latchkey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latchkey",
+        abstract: "Device-bound client certificates for mobile APIs: a private CA, out-of-band enrollment, mutual TLS.",
+        discussion: "Exit status: 0 success, 1 a refused or failed operation, 2 bad usage.",
+        subcommands: [CACommand.self, BenchCommand.self]
+    )
+}
+
+/// Runs the command line with the exit statuses of SPEC §1: 0 success, 1 refused or failed, 2 bad usage.
+@main
+enum Entry {
+    static func main() async {
+        let command: ParsableCommand
+        do {
+            command = try Latchkey.parseAsRoot()
+        } catch {
+            let status = Latchkey.exitCode(for: error)
+            let message = Latchkey.fullMessage(for: error)
+            if status == .success {
+                print(message)
+                exit(0)
+            }
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            exit(2)
+        }
+        do {
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var syncCommand = command
+                try syncCommand.run()
+            }
+        } catch let status as ExitCode {
+            exit(status.rawValue)
+        } catch where Latchkey.exitCode(for: error) == .success {
+            print(Latchkey.fullMessage(for: error))
+            exit(0)
+        } catch where Latchkey.exitCode(for: error) == .validationFailure {
+            FileHandle.standardError.write(Data((Latchkey.fullMessage(for: error) + "\n").utf8))
+            exit(2)
+        } catch {
+            FileHandle.standardError.write(Data(("latchkey: " + CommandFailure.describe(error) + "\n").utf8))
+            exit(1)
+        }
+    }
+}
+
+/// A refused or failed operation of the command line, reported as one line on stderr with exit status 1.
+struct CommandFailure: Error {
+    let message: String
+
+    init(_ message: String) { self.message = message }
+
+    /// One line that says what failed, without secrets.
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case let failure as CommandFailure: return failure.message
+        case let pki as PKIError: return pki.message + " (\(pki.code.rawValue))"
+        default: return String(describing: error).split(separator: "\n").first.map(String.init) ?? "failed"
+        }
+    }
+}
+
+/// The data directory option shared by every server-side command.
+struct DataDirectoryOptions: ParsableArguments {
+    @Option(
+        name: .customLong("data-dir"),
+        help: "The data directory (default: $LATCHKEY_DATA_DIR or ./latchkey-data).")
+    var dataDir: String?
+
+    var directory: DataDirectory {
+        DataDirectory(path: dataDir ?? ProcessInfo.processInfo.environment["LATCHKEY_DATA_DIR"] ?? "./latchkey-data")
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import LatchkeyPKI
+import LatchkeyTestSupport
+import SwiftASN1
+import Testing
+import X509
+
+@Suite struct CSRIntakeTests {
+    func opensslCSR(_ newkey: [String]) throws -> String {
+        try OpenSSL.makeCSR(newkey: newkey, keyPath: try Shell.temporaryDirectory() + "/k.pem")
+    }
+
+    func der(_ pem: String) throws -> [UInt8] { try PEMDocument(pemString: pem).derBytes }
+
+    @Test func aFlippedSignatureByteIsRefused() throws {
+        for newkey in [["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"], ["-newkey", "rsa:2048"]] {
+            var bytes = try der(try opensslCSR(newkey))
+            bytes[bytes.count - 1] ^= 0x01
+            #expect(pkiError { _ = try CSRIntake.accept(der: bytes) }?.code == .csrSignatureInvalid)
+        }
+    }
+
+    @Test func aSignatureOverOtherContentIsRefused() throws {
+        // The signature of one request attached to the info of another: it parses, but proves nothing.
+        let first = try CertificateSigningRequest(derEncoded: try der(try makeCSR()))
+        let second = try CertificateSigningRequest(derEncoded: try der(try makeCSR()))
+        let forged = try CertificateSigningRequest(
+            version: first.version, subject: first.subject, publicKey: first.publicKey, attributes: first.attributes,
+            signatureAlgorithm: second.signatureAlgorithm, signature: second.signature)
+        let pem = try forged.serializeAsPEM().pemString
+        let error = pkiError { _ = try CSRIntake.accept(pem: pem) }
+        #expect(error?.code == .csrSignatureInvalid)
+        #expect(error?.message.contains("proof of possession") == true)
+    }
+
+    @Test func aTruncatedCSRIsRefused() throws {
+        let bytes = try der(try makeCSR())
+        #expect(pkiError { _ = try CSRIntake.accept(der: Array(bytes.prefix(bytes.count / 2))) }?.code == .csrInvalid)
+    }
+
+    @Test func randomBytesAreRefused() {
+        var generator = SystemRandomNumberGenerator()
+        for length in [1, 17, 300, 2000] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0 ... .max, using: &generator) }
+            #expect(pkiError { _ = try CSRIntake.accept(bytes) }?.code == .csrInvalid)
+        }
+        #expect(pkiError { _ = try CSRIntake.accept([]) }?.code == .csrInvalid)
+        #expect(pkiError { _ = try CSRIntake.accept(pem: "hello") }?.code == .csrInvalid)
+    }
+
+    @Test func aCertificateInsteadOfACSRIsRefused() throws {
+        let pem = try sharedAuthority.root.serializeAsPEM().pemString
+        let error = pkiError { _ = try CSRIntake.accept(pem: pem) }
+        #expect(error?.code == .csrInvalid)
+        #expect(error?.message.contains("CERTIFICATE") == true)
+    }
+
+    @Test func anEd25519KeyIsRefused() throws {
+        let error = pkiError { _ = try CSRIntake.accept(pem: try opensslCSR(["-newkey", "ed25519"])) }
+        #expect(error?.code == .csrKeyUnsupported)
+        #expect(error?.message.contains("Ed25519") == true)
+    }
+
+    @Test func anRSA1024KeyIsRefused() throws {
+        let error = pkiError { _ = try CSRIntake.accept(pem: try opensslCSR(["-newkey", "rsa:1024"])) }
+        #expect(error?.code == .csrKeyUnsupported)
+        #expect(error?.message.contains("1024") == true)
+    }
+
+    @Test func aP521KeyIsRefused() throws {
+        let error = pkiError {
+            _ = try CSRIntake.accept(pem: try opensslCSR(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"]))
+        }
+        #expect(error?.code == .csrKeyUnsupported)
+    }
+
+    @Test func pemAndDerAreBothAccepted() throws {
+        let pem = try makeCSR()
+        #expect(try CSRIntake.accept(Array(pem.utf8)).keyDescription == "EC P-256")
+        #expect(try CSRIntake.accept(try der(pem)).keyDescription == "EC P-256")
+    }
+}
