@@ -7,13 +7,21 @@ let package = Package(
     products: [
         .library(name: "LatchkeyPKI", targets: ["LatchkeyPKI"]),
         .library(name: "LatchkeyProtocol", targets: ["LatchkeyProtocol"]),
+        .library(name: "LatchkeyStore", targets: ["LatchkeyStore"]),
         .executable(name: "latchkey", targets: ["latchkey"]),
+        .executable(name: "latchkey-store-probe", targets: ["LatchkeyStoreProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -23,6 +31,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .target(
+            name: "LatchkeyStore",
+            dependencies: [
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -44,8 +64,13 @@ let package = Package(
         .testTarget(name: "LatchkeyPKITests", dependencies: ["LatchkeyPKI", "LatchkeyTestSupport"]),
         .testTarget(
             name: "latchkeyTests",
-            dependencies: ["latchkey", "LatchkeyPKI", "LatchkeyTestSupport", .product(name: "X509", package: "swift-certificates")]
+            dependencies: [
+                "latchkey", "LatchkeyPKI", "LatchkeyTestSupport", .product(name: "X509", package: "swift-certificates"),
+            ]
         ),
+        .executableTarget(name: "LatchkeyStoreProbe", dependencies: ["LatchkeyStore"]),
+        .testTarget(
+            name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyTestSupport", "LatchkeyStoreProbe"]),
         .testTarget(name: "LatchkeyProtocolTests", dependencies: ["LatchkeyProtocol"]),
     ],
     swiftLanguageModes: [.v6]

@@ -43,7 +43,8 @@ public enum CSRIntake {
         } catch {
             throw PKIError(.csrInvalid, "the CSR is not a PEM document (expected -----BEGIN CERTIFICATE REQUEST-----)")
         }
-        guard document.discriminator == "CERTIFICATE REQUEST" || document.discriminator == "NEW CERTIFICATE REQUEST" else {
+        guard document.discriminator == "CERTIFICATE REQUEST" || document.discriminator == "NEW CERTIFICATE REQUEST"
+        else {
             throw PKIError(.csrInvalid, "expected a PEM CERTIFICATE REQUEST, got a PEM \(document.discriminator)")
         }
         return try accept(der: document.derBytes)
@@ -51,7 +52,9 @@ public enum CSRIntake {
 
     /// Accepts a DER-encoded CSR.
     public static func accept(der: [UInt8]) throws -> AcceptedCSR {
-        guard der.count <= maximumSize else { throw PKIError(.csrInvalid, "the CSR is larger than \(maximumSize) bytes") }
+        guard der.count <= maximumSize else {
+            throw PKIError(.csrInvalid, "the CSR is larger than \(maximumSize) bytes")
+        }
         let csr: CertificateSigningRequest
         do {
             csr = try CertificateSigningRequest(derEncoded: der)
@@ -62,7 +65,8 @@ public enum CSRIntake {
         guard csr.publicKey.isValidSignature(csr.signature, for: csr) else {
             throw PKIError(
                 .csrSignatureInvalid,
-                "the CSR's signature does not verify with its own public key (no proof of possession of the private key)")
+                "the CSR's signature does not verify with its own public key (no proof of possession of the private key)"
+            )
         }
         return AcceptedCSR(publicKey: csr.publicKey, keyDescription: keyDescription)
     }

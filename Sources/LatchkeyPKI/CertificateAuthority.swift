@@ -29,7 +29,8 @@ public struct CertificateAuthority: Sendable {
         self.root = root
         self.issuing = issuing
         self.issuingKey = issuingKey
-        let ski = ((try? issuing.extensions.subjectKeyIdentifier) ?? nil) ?? SubjectKeyIdentifier(hash: issuing.publicKey)
+        let ski =
+            ((try? issuing.extensions.subjectKeyIdentifier) ?? nil) ?? SubjectKeyIdentifier(hash: issuing.publicKey)
         self.issuingKeyIdentifier = AuthorityKeyIdentifier(keyIdentifier: ski.keyIdentifier)
     }
 

@@ -49,11 +49,13 @@ public struct ClientCertificateValidator: Sendable {
             return PKIError(.certificateNotYetValid, "the certificate is not valid before \(leaf.notValidBefore)")
         }
         if !ClientAuthenticationPolicy.allowsClientAuthentication(leaf) {
-            return PKIError(.certificateNotForClientAuth, "the certificate's extended key usage does not include clientAuth")
+            return PKIError(
+                .certificateNotForClientAuth, "the certificate's extended key usage does not include clientAuth")
         }
         return PKIError(
             .certificateUntrusted,
-            "the certificate does not chain to the root through the issuing CA (is the issuing CA missing from the chain?)")
+            "the certificate does not chain to the root through the issuing CA (is the issuing CA missing from the chain?)"
+        )
     }
 
     /// The device and user named in a certificate's SAN URIs.
@@ -69,7 +71,8 @@ public struct ClientCertificateValidator: Sendable {
         guard devices.count == 1, users.count == 1, let device = devices.first, let user = users.first,
             !device.isEmpty, !user.isEmpty
         else {
-            throw PKIError(.certificateIdentityMissing, "the certificate does not name exactly one Latchkey device and user")
+            throw PKIError(
+                .certificateIdentityMissing, "the certificate does not name exactly one Latchkey device and user")
         }
         return DeviceIdentity(
             userID: user, deviceID: device, serial: SerialNumberGenerator.hex(leaf.serialNumber),

@@ -25,7 +25,8 @@ public struct DataDirectory: Sendable {
 
     /// Whether a CA exists here (its root certificate or key is present).
     public var hasAuthority: Bool {
-        FileManager.default.fileExists(atPath: rootCertificatePath) || FileManager.default.fileExists(atPath: rootKeyPath)
+        FileManager.default.fileExists(atPath: rootCertificatePath)
+            || FileManager.default.fileExists(atPath: rootKeyPath)
     }
 
     /// What ``initializePKI(hostnames:now:)`` created.
@@ -48,13 +49,16 @@ public struct DataDirectory: Sendable {
         let serverCertificate = try ServerCertificateIssuer().issue(
             hostnames: hostnames, publicKey: serverKey.publicKey, authority: created.authority, now: now)
         try SecureFile.write(try created.rootKey.serializeAsPEM().pemString, to: rootKeyPath, mode: 0o600)
-        try SecureFile.write(try created.authority.issuingKey.serializeAsPEM().pemString, to: issuingKeyPath, mode: 0o600)
-        try SecureFile.write(try created.authority.issuing.serializeAsPEM().pemString, to: issuingCertificatePath, mode: 0o644)
+        try SecureFile.write(
+            try created.authority.issuingKey.serializeAsPEM().pemString, to: issuingKeyPath, mode: 0o600)
+        try SecureFile.write(
+            try created.authority.issuing.serializeAsPEM().pemString, to: issuingCertificatePath, mode: 0o644)
         try SecureFile.write(try serverKey.serializeAsPEM().pemString, to: serverKeyPath, mode: 0o600)
         try SecureFile.write(try backupKey.serializeAsPEM().pemString, to: backupKeyPath, mode: 0o600)
         try SecureFile.write(try serverCertificate.serializeAsPEM().pemString, to: serverCertificatePath, mode: 0o644)
         // The root certificate is written last: its presence marks a complete CA.
-        try SecureFile.write(try created.authority.root.serializeAsPEM().pemString, to: rootCertificatePath, mode: 0o644)
+        try SecureFile.write(
+            try created.authority.root.serializeAsPEM().pemString, to: rootCertificatePath, mode: 0o644)
         return PKIMaterial(
             authority: created.authority,
             server: ServerIdentity(certificate: serverCertificate, key: serverKey, backupKey: backupKey))

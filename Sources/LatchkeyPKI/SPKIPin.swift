@@ -28,7 +28,8 @@ public struct SPKIPin: Hashable, Sendable, CustomStringConvertible {
             let data = Data(base64Encoded: String(text.dropFirst(prefix.count))),
             data.count == 32
         else {
-            throw PKIError(.invalidArgument, "a pin must be 'sha256/' followed by the base64 of a 32-byte SHA-256 digest")
+            throw PKIError(
+                .invalidArgument, "a pin must be 'sha256/' followed by the base64 of a 32-byte SHA-256 digest")
         }
         self.digest = Array(data)
     }

@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads and writes the files of the PKI: private keys with mode 0600, certificates with 0644.
@@ -49,7 +49,8 @@ public enum SecureFile {
 
     /// Reads a text file (a certificate or other public data).
     public static func readPublic(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw PKIError(.fileError, "cannot read \(path)")
         }
         return text
@@ -63,7 +64,8 @@ public enum SecureFile {
         guard mode & 0o077 == 0 else {
             throw PKIError(
                 .keyFileInsecure,
-                "\(path) has mode \(String(mode, radix: 8)); a private key must be readable by its owner only (chmod 600)")
+                "\(path) has mode \(String(mode, radix: 8)); a private key must be readable by its owner only (chmod 600)"
+            )
         }
         return try readPublic(path)
     }
@@ -79,9 +81,15 @@ public enum SecureFile {
 }
 
 #if canImport(Darwin)
-private func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { Darwin.write(fd, buffer, count) }
+    private func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        Darwin.write(fd, buffer, count)
+    }
 #elseif canImport(Musl)
-private func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { Musl.write(fd, buffer, count) }
+    private func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        Musl.write(fd, buffer, count)
+    }
 #else
-private func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { Glibc.write(fd, buffer, count) }
+    private func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        Glibc.write(fd, buffer, count)
+    }
 #endif

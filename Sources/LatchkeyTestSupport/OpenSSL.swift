@@ -19,8 +19,9 @@ public enum OpenSSL {
     /// A CSR and its key made by `openssl req -new -newkey ...`; returns the CSR PEM and writes the key to `keyPath`.
     public static func makeCSR(newkey: [String], keyPath: String, extra: [String] = []) throws -> String {
         try run(
-            ["req", "-new"] + newkey + ["-nodes", "-keyout", keyPath, "-subj", "/CN=requested-by-client"] + extra)
-            .stdout
+            ["req", "-new"] + newkey + ["-nodes", "-keyout", keyPath, "-subj", "/CN=requested-by-client"] + extra
+        )
+        .stdout
     }
 
     /// The X509v3 extension headings of a certificate as `openssl x509 -text` prints them, with their values.
@@ -31,7 +32,9 @@ public enum OpenSSL {
         var index = 0
         while index < lines.count {
             let line = lines[index].trimmingCharacters(in: .whitespaces)
-            if line.hasPrefix("X509v3 "), line.hasSuffix(":") || line.hasSuffix(": critical"), line != "X509v3 extensions:" {
+            if line.hasPrefix("X509v3 "), line.hasSuffix(":") || line.hasSuffix(": critical"),
+                line != "X509v3 extensions:"
+            {
                 let value = index + 1 < lines.count ? lines[index + 1].trimmingCharacters(in: .whitespaces) : ""
                 result[line] = value
             }

@@ -51,13 +51,17 @@ public enum Shell {
 
     /// The built `latchkey` executable: `$LATCHKEY_BIN`, or the one beside the running test bundle.
     public static var latchkeyBinary: String {
-        if let path = ProcessInfo.processInfo.environment["LATCHKEY_BIN"] { return path }
+        ProcessInfo.processInfo.environment["LATCHKEY_BIN"] ?? executable(named: "latchkey")
+    }
+
+    /// An executable product of this package, found beside the running test bundle.
+    public static func executable(named name: String) -> String {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("latchkey").path
+            let candidate = directory.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             directory = directory.deletingLastPathComponent()
         }
-        return "latchkey"
+        return name
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import LatchkeyPKI
-import Crypto
 import X509
 
 /// `latchkey bench ...`: benchmarks, each reported as a ratio against a peer measured in the same run.
@@ -51,7 +51,8 @@ struct BenchIssueCommand: AsyncParsableCommand {
         print("|---|---|---|---|---|")
         print(
             String(
-                format: "| P1 issuances/s, one core | %.0f | %.0f (openssl sign %.0f/s, verify %.0f/s) | %.2f | latchkey bench issue; openssl speed -seconds %d ecdsap256 |",
+                format:
+                    "| P1 issuances/s, one core | %.0f | %.0f (openssl sign %.0f/s, verify %.0f/s) | %.2f | latchkey bench issue; openssl speed -seconds %d ecdsap256 |",
                 rate, limit, speed.sign, speed.verify, rate / limit, opensslSeconds))
     }
 
@@ -80,15 +81,7 @@ enum OpenSSLSpeed {
     }
 
     static func ecdsaP256(seconds: Int) throws -> Rates {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl", "speed", "-seconds", String(seconds), "ecdsap256"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = try ChildProcess.output(["openssl", "speed", "-seconds", String(seconds), "ecdsap256"])
         // The summary line: " 256 bits ecdsa (nistp256)   0.0000s   0.0001s  35000.0  14000.0"
         for line in output.split(separator: "\n") where line.contains("ecdsa (nistp256)") {
             let numbers = line.split(separator: " ").compactMap { Double($0) }

@@ -24,7 +24,9 @@ struct CAInitCommand: AsyncParsableCommand {
 
     @OptionGroup var data: DataDirectoryOptions
 
-    @Option(name: .customLong("hostname"), help: "A host name or IP address the server is reached at (repeatable; default: localhost and 127.0.0.1).")
+    @Option(
+        name: .customLong("hostname"),
+        help: "A host name or IP address the server is reached at (repeatable; default: localhost and 127.0.0.1).")
     var hostnames: [String] = []
 
     func run() async throws {
@@ -40,7 +42,8 @@ struct CAInitCommand: AsyncParsableCommand {
 struct CAShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show the CA and server certificates: subjects, validity, SHA-256 fingerprints, SPKI pins (current and backup)."
+        abstract:
+            "Show the CA and server certificates: subjects, validity, SHA-256 fingerprints, SPKI pins (current and backup)."
     )
 
     @OptionGroup var data: DataDirectoryOptions

@@ -38,10 +38,10 @@ enum Entry {
             }
         } catch let status as ExitCode {
             exit(status.rawValue)
-        } catch where Latchkey.exitCode(for: error) == .success {
+        } catch  where Latchkey.exitCode(for: error) == .success {
             print(Latchkey.fullMessage(for: error))
             exit(0)
-        } catch where Latchkey.exitCode(for: error) == .validationFailure {
+        } catch  where Latchkey.exitCode(for: error) == .validationFailure {
             FileHandle.standardError.write(Data((Latchkey.fullMessage(for: error) + "\n").utf8))
             exit(2)
         } catch {

@@ -35,7 +35,9 @@ import X509
     @Test func anExpiredCertificateIsRefused() async throws {
         let leaf = try deviceCertificate(lifetime: 3600)
         let later = now.addingTimeInterval(7200)
-        let error = await pkiError { _ = try await validator.validate(chain: [leaf, sharedAuthority.issuing], at: later) }
+        let error = await pkiError {
+            _ = try await validator.validate(chain: [leaf, sharedAuthority.issuing], at: later)
+        }
         #expect(error?.code == .certificateExpired)
         // The same certificate passes at a time inside its validity: the clock is what refused it.
         _ = try await validator.validate(chain: [leaf, sharedAuthority.issuing], at: now)
@@ -45,7 +47,9 @@ import X509
         let key = ServerCertificateIssuer.makeKey()
         let server = try ServerCertificateIssuer().issue(
             hostnames: ["localhost"], publicKey: key.publicKey, authority: sharedAuthority, now: now)
-        let error = await pkiError { _ = try await validator.validate(chain: [server, sharedAuthority.issuing], at: now) }
+        let error = await pkiError {
+            _ = try await validator.validate(chain: [server, sharedAuthority.issuing], at: now)
+        }
         #expect(error?.code == .certificateNotForClientAuth)
     }
 

@@ -8,7 +8,8 @@ import X509
     @Test func initCreatesTheFilesWithPrivateKeysOwnerOnly() throws {
         let directory = DataDirectory(path: try Shell.temporaryDirectory())
         let material = try directory.initializePKI(hostnames: ["api.bank.test", "127.0.0.1", "::1"])
-        for path in [directory.rootKeyPath, directory.issuingKeyPath, directory.serverKeyPath, directory.backupKeyPath] {
+        for path in [directory.rootKeyPath, directory.issuingKeyPath, directory.serverKeyPath, directory.backupKeyPath]
+        {
             #expect(SecureFile.mode(of: path) == 0o600, "\(path)")
         }
         let authority = try directory.loadAuthority()

@@ -27,18 +27,22 @@ import X509
     }
 
     @Test func opensslP256CSRIsAcceptedAndTheCertificateVerifiesAsClient() throws {
-        let (directory, _) = try issueAndVerifyWithOpenSSL(newkey: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        let (directory, _) = try issueAndVerifyWithOpenSSL(newkey: [
+            "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        ])
         let extensions = try OpenSSL.extensions(ofCertificateAt: directory + "/leaf.pem")
         #expect(
             Set(extensions.keys) == [
                 "X509v3 Basic Constraints: critical", "X509v3 Key Usage: critical", "X509v3 Extended Key Usage:",
-                "X509v3 Subject Alternative Name:", "X509v3 Subject Key Identifier:", "X509v3 Authority Key Identifier:",
+                "X509v3 Subject Alternative Name:", "X509v3 Subject Key Identifier:",
+                "X509v3 Authority Key Identifier:",
             ])
         #expect(extensions["X509v3 Basic Constraints: critical"] == "CA:FALSE")
         #expect(extensions["X509v3 Key Usage: critical"] == "Digital Signature")
         #expect(extensions["X509v3 Extended Key Usage:"] == "TLS Web Client Authentication")
         #expect(
-            extensions["X509v3 Subject Alternative Name:"] == "URI:urn:latchkey:device:dev-1, URI:urn:latchkey:user:user-1")
+            extensions["X509v3 Subject Alternative Name:"]
+                == "URI:urn:latchkey:device:dev-1, URI:urn:latchkey:user:user-1")
         let subject = try OpenSSL.run(["x509", "-in", directory + "/leaf.pem", "-noout", "-subject"]).stdout
         #expect(subject.trimmingCharacters(in: .whitespacesAndNewlines) == "subject=CN = dev-1")
     }
@@ -66,7 +70,11 @@ import X509
             publicKey: accepted.publicKey, deviceID: "dev-2", userID: "user-2", authority: sharedAuthority)
         #expect(try certificate.extensions.basicConstraints == .notCertificateAuthority)
         let names = try #require(try certificate.extensions.subjectAlternativeNames)
-        #expect(Array(names) == [.uniformResourceIdentifier("urn:latchkey:device:dev-2"), .uniformResourceIdentifier("urn:latchkey:user:user-2")])
+        #expect(
+            Array(names) == [
+                .uniformResourceIdentifier("urn:latchkey:device:dev-2"),
+                .uniformResourceIdentifier("urn:latchkey:user:user-2"),
+            ])
         #expect(try certificate.extensions.extendedKeyUsage == (try ExtendedKeyUsage([.clientAuth])))
         #expect(try certificate.extensions.keyUsage == KeyUsage(digitalSignature: true))
         #expect(certificate.subject.description == "CN=dev-2")
@@ -99,7 +107,8 @@ import X509
             for _ in 0..<2 {
                 group.addTask {
                     try (0..<5_000).map { _ in
-                        try policy.issue(publicKey: key, deviceID: "d", userID: "u", authority: sharedAuthority).serialNumber
+                        try policy.issue(publicKey: key, deviceID: "d", userID: "u", authority: sharedAuthority)
+                            .serialNumber
                     }
                 }
             }
@@ -116,7 +125,10 @@ import X509
 }
 
 func _RSAKeyBits(_ certificate: Certificate) -> Int? {
-    let text = try? OpenSSL.run(["x509", "-noout", "-text"], stdin: Data(try! certificate.serializeAsPEM().pemString.utf8))
-    guard let line = text?.stdout.split(separator: "\n").first(where: { $0.contains("Public-Key: (") }) else { return nil }
+    let text = try? OpenSSL.run(
+        ["x509", "-noout", "-text"], stdin: Data(try! certificate.serializeAsPEM().pemString.utf8))
+    guard let line = text?.stdout.split(separator: "\n").first(where: { $0.contains("Public-Key: (") }) else {
+        return nil
+    }
     return Int(line.split(separator: "(")[1].split(separator: " ")[0])
 }

@@ -1,0 +1,67 @@
+import Foundation
+
+/// Everything the server keeps: users, enrollments, devices, certificates, nonces and the audit trail.
+///
+/// Every method is atomic (one statement or one transaction), and both backends (SQLite and PostgreSQL) give the
+/// same answers, which one conformance suite checks. Several store instances may share one database.
+public protocol LatchkeyStore: Sendable {
+    // MARK: Users
+
+    /// Creates a user; refuses a taken username with `username_taken`.
+    func createUser(_ user: UserRecord) async throws
+    func user(username: String) async throws -> UserRecord?
+    func user(id: String) async throws -> UserRecord?
+    func users() async throws -> [UserRecord]
+    /// Clears a user's count of wrong codes (the operator's reset after the account limit was hit).
+    func resetCodeFailures(userID: String) async throws
+
+    // MARK: Enrollments
+
+    func createEnrollment(_ enrollment: EnrollmentRecord) async throws
+    func enrollment(id: String) async throws -> EnrollmentRecord?
+    /// Counts a wrong code against a pending enrollment and its user, locking the enrollment when its attempts reach
+    /// `limit`. Two concurrent calls never both count below the limit.
+    func recordWrongCode(enrollmentID: String, limit: Int) async throws -> WrongCodeOutcome
+    /// Marks a pending, unexpired enrollment completed and stores its device and certificate and an audit event, all
+    /// or nothing. Throws `enrollment_used`, `enrollment_locked`, `enrollment_expired` or `not_found` otherwise.
+    func completeEnrollment(
+        id: String, device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry, now: Date
+    ) async throws
+    /// Enrollments started since `since` by a user, and from a client address.
+    func enrollmentCount(userID: String, since: Date) async throws -> Int
+    func enrollmentCount(clientAddress: String, since: Date) async throws -> Int
+
+    // MARK: Devices and certificates
+
+    /// The presented certificate's state and its device's, in one indexed lookup.
+    func certificateStatus(serial: String) async throws -> CertificateStatus?
+    func certificate(serial: String) async throws -> CertificateRecord?
+    func certificates(deviceID: String) async throws -> [CertificateRecord]
+    func device(id: String) async throws -> DeviceRecord?
+    /// Devices of one user, or of all users when `userID` is nil, oldest first.
+    func devices(userID: String?) async throws -> [DeviceRecord]
+    /// Revokes a device and every certificate of it. Returns false if it was already revoked; throws `not_found`.
+    func revokeDevice(id: String, reason: String, audit: AuditEntry, now: Date) async throws -> Bool
+    /// Stores a renewed certificate of an active device, then revokes every earlier certificate of it, in one
+    /// transaction serialized per device: concurrent renewals leave exactly one valid certificate.
+    func storeRenewal(certificate: CertificateRecord, audit: AuditEntry, now: Date) async throws
+    /// Records when devices were last seen (batched by the caller; one statement per device).
+    func recordLastSeen(_ times: [String: Date]) async throws
+
+    // MARK: Nonces
+
+    func createNonce(value: String, deviceID: String, expiresAt: Date) async throws
+    /// Consumes a nonce issued to `deviceID` exactly once, also when several instances race for it.
+    func consumeNonce(value: String, deviceID: String, now: Date) async throws -> NonceOutcome
+
+    // MARK: Audit
+
+    /// Appends an event whose hash chains to the previous one, also under concurrent writers.
+    @discardableResult
+    func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord
+    /// Audit events in sequence order, and the head (last sequence and hash) the store recorded.
+    func auditTrail() async throws -> (events: [AuditRecord], headSequence: Int64, headHash: String)
+
+    /// Closes connections; the store must not be used afterwards.
+    func close() async throws
+}

@@ -1,0 +1,51 @@
+/// The schema, as numbered migrations applied in order at start and recorded in `latchkey_migrations`.
+///
+/// One set of statements serves SQLite and PostgreSQL: only TEXT and BIGINT columns; times are milliseconds since
+/// 1970; binary values are base64 text.
+enum Migrations {
+    static let all: [(version: Int64, statements: [String])] = [
+        (
+            1,
+            [
+                """
+                CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+                  phone TEXT NOT NULL, email TEXT, status TEXT NOT NULL, failed_code_attempts BIGINT NOT NULL DEFAULT 0,
+                  created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE devices (id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), name TEXT NOT NULL,
+                  status TEXT NOT NULL, enrolled_at BIGINT NOT NULL, last_seen_at BIGINT, revoked_at BIGINT,
+                  revocation_reason TEXT, renewed_at BIGINT)
+                """,
+                "CREATE INDEX devices_user ON devices (user_id)",
+                """
+                CREATE TABLE certificates (serial TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(id),
+                  not_before BIGINT NOT NULL, not_after BIGINT NOT NULL, spki_sha256 TEXT NOT NULL, der TEXT NOT NULL,
+                  revoked_at BIGINT)
+                """,
+                "CREATE INDEX certificates_device ON certificates (device_id)",
+                """
+                CREATE TABLE enrollments (id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
+                  device_name TEXT NOT NULL, channel TEXT NOT NULL, destination TEXT NOT NULL, code_hash TEXT NOT NULL,
+                  attempts BIGINT NOT NULL DEFAULT 0, expires_at BIGINT NOT NULL, status TEXT NOT NULL,
+                  client_address TEXT, created_at BIGINT NOT NULL, device_id TEXT)
+                """,
+                "CREATE INDEX enrollments_user_created ON enrollments (user_id, created_at)",
+                "CREATE INDEX enrollments_address_created ON enrollments (client_address, created_at)",
+                """
+                CREATE TABLE nonces (value TEXT PRIMARY KEY, device_id TEXT NOT NULL, expires_at BIGINT NOT NULL,
+                  consumed_at BIGINT)
+                """,
+                """
+                CREATE TABLE audit_events (sequence BIGINT PRIMARY KEY, event_time BIGINT NOT NULL, actor TEXT NOT NULL,
+                  action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL, previous_hash TEXT NOT NULL,
+                  hash TEXT NOT NULL)
+                """,
+                "CREATE TABLE audit_head (id BIGINT PRIMARY KEY, sequence BIGINT NOT NULL, hash TEXT NOT NULL)",
+                "INSERT INTO audit_head (id, sequence, hash) VALUES (1, 0, '\(AuditChain.genesisHash)')",
+            ]
+        )
+    ]
+
+    static var latestVersion: Int64 { all.last?.version ?? 0 }
+}

@@ -1,0 +1,53 @@
+import Logging
+import PostgresKit
+import PostgresNIO
+import SQLKit
+
+/// PostgreSQL through postgres-nio's `PostgresClient` connection pool, for several stateless server instances.
+final class PostgresBackend: SQLBackend {
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+
+    let beginTransactionSQL = "BEGIN"
+    /// A session-level advisory lock keeps two instances that start together from migrating at once.
+    let migrationLock: (acquire: String, release: String)? = (
+        "SELECT pg_advisory_lock(7305217)", "SELECT pg_advisory_unlock(7305217)"
+    )
+
+    init(url: DatabaseURL, logger: Logger) async throws {
+        guard case .postgres(let host, let port, let user, let password, let database, let requireTLS) = url else {
+            throw StoreError(.invalidDatabaseURL, "not a PostgreSQL URL")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: user, password: password, database: database,
+            tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        configuration.options.maximumConnections = 16
+        // Pool housekeeping (connections opened and closed) is logged at notice and above only.
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = max(logger.logLevel, .notice)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
+        self.client = client
+        self.runner = Task { await client.run() }
+        do {
+            try await client.withConnection { connection in
+                _ = try await connection.query("SELECT 1", logger: logger)
+            }
+        } catch {
+            runner.cancel()
+            throw StoreError(
+                .databaseUnavailable,
+                "cannot connect to PostgreSQL at \(host):\(port) as \(user) (database \(database ?? user))")
+        }
+    }
+
+    func withSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R {
+        try await client.withConnection { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
+    func close() async throws {
+        runner.cancel()
+        await runner.value
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+
+/// A user account. `passwordHash` is a bcrypt or KDF string made by the server, never a password.
+public struct UserRecord: Sendable, Equatable {
+    public let id: String
+    public let username: String
+    public let passwordHash: String
+    public let phone: String
+    public let email: String?
+    public let status: String
+    /// Wrong one-time codes over all of this user's enrollments since the last operator reset.
+    public let failedCodeAttempts: Int
+    public let createdAt: Date
+
+    public init(
+        id: String, username: String, passwordHash: String, phone: String, email: String?, status: String = "active",
+        failedCodeAttempts: Int = 0, createdAt: Date
+    ) {
+        self.id = id
+        self.username = username
+        self.passwordHash = passwordHash
+        self.phone = phone
+        self.email = email
+        self.status = status
+        self.failedCodeAttempts = failedCodeAttempts
+        self.createdAt = createdAt
+    }
+}
+
+/// An enrolled device: active until revoked.
+public struct DeviceRecord: Sendable, Equatable {
+    public let id: String
+    public let userID: String
+    public let name: String
+    public let status: String
+    public let enrolledAt: Date
+    public let lastSeenAt: Date?
+    public let revokedAt: Date?
+    public let revocationReason: String?
+
+    public init(
+        id: String, userID: String, name: String, status: String = "active", enrolledAt: Date, lastSeenAt: Date? = nil,
+        revokedAt: Date? = nil, revocationReason: String? = nil
+    ) {
+        self.id = id
+        self.userID = userID
+        self.name = name
+        self.status = status
+        self.enrolledAt = enrolledAt
+        self.lastSeenAt = lastSeenAt
+        self.revokedAt = revokedAt
+        self.revocationReason = revocationReason
+    }
+}
+
+/// An issued certificate as stored: serial (lowercase hex), validity, SPKI hash and DER (base64).
+public struct CertificateRecord: Sendable, Equatable {
+    public let serial: String
+    public let deviceID: String
+    public let notBefore: Date
+    public let notAfter: Date
+    public let spkiSHA256: String
+    public let derBase64: String
+    public let revokedAt: Date?
+
+    public init(
+        serial: String, deviceID: String, notBefore: Date, notAfter: Date, spkiSHA256: String, derBase64: String,
+        revokedAt: Date? = nil
+    ) {
+        self.serial = serial
+        self.deviceID = deviceID
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.spkiSHA256 = spkiSHA256
+        self.derBase64 = derBase64
+        self.revokedAt = revokedAt
+    }
+}
+
+/// What the hot path needs about a presented certificate: its own state and its device's, in one lookup.
+public struct CertificateStatus: Sendable, Equatable {
+    public let serial: String
+    public let deviceID: String
+    public let userID: String
+    public let notAfter: Date
+    public let certificateRevokedAt: Date?
+    public let deviceStatus: String
+}
+
+/// An enrollment: started with a password, completed with the out-of-band code and a CSR.
+public struct EnrollmentRecord: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        case pending, completed, locked, expired
+    }
+
+    public let id: String
+    public let userID: String
+    public let deviceName: String
+    public let channel: String
+    public let destination: String
+    /// A keyed hash of the code, made by the server; the code itself is never stored.
+    public let codeHash: String
+    public let attempts: Int
+    public let expiresAt: Date
+    public let status: Status
+    public let clientAddress: String?
+    public let createdAt: Date
+
+    public init(
+        id: String, userID: String, deviceName: String, channel: String, destination: String, codeHash: String,
+        attempts: Int = 0, expiresAt: Date, status: Status = .pending, clientAddress: String?, createdAt: Date
+    ) {
+        self.id = id
+        self.userID = userID
+        self.deviceName = deviceName
+        self.channel = channel
+        self.destination = destination
+        self.codeHash = codeHash
+        self.attempts = attempts
+        self.expiresAt = expiresAt
+        self.status = status
+        self.clientAddress = clientAddress
+        self.createdAt = createdAt
+    }
+}
+
+/// The result of recording a wrong code: the attempts now counted and whether the enrollment is now locked.
+public struct WrongCodeOutcome: Sendable, Equatable {
+    public let attempts: Int
+    public let locked: Bool
+    /// The user's wrong codes over all enrollments after this one.
+    public let userFailedAttempts: Int
+}
+
+/// The result of consuming a nonce.
+public enum NonceOutcome: String, Sendable, Equatable {
+    /// This call consumed it: the only call that ever will.
+    case consumed
+    /// No such nonce, or it was issued to another device.
+    case unknown
+    case expired
+    /// Consumed before.
+    case reused
+}
+
+/// An audit event to append; the store assigns its sequence and hashes.
+public struct AuditEntry: Sendable, Equatable {
+    public let time: Date
+    public let actor: String
+    public let action: String
+    public let subject: String
+    /// A JSON object as text.
+    public let detailsJSON: String
+
+    public init(time: Date, actor: String, action: String, subject: String, detailsJSON: String = "{}") {
+        self.time = time
+        self.actor = actor
+        self.action = action
+        self.subject = subject
+        self.detailsJSON = detailsJSON
+    }
+}
+
+/// An audit event as stored, with its place in the hash chain.
+public struct AuditRecord: Sendable, Equatable {
+    public let sequence: Int64
+    public let entry: AuditEntry
+    public let previousHash: String
+    public let hash: String
+}

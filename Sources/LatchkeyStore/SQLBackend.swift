@@ -1,0 +1,37 @@
+import SQLKit
+
+/// A connection source for ``SQLStore``: hands out one session (one connection) at a time to a closure.
+///
+/// The two backends differ only here: how a session is obtained, how a write transaction begins, and how concurrent
+/// migrations are kept apart. Every query of the store is shared.
+protocol SQLBackend: Sendable {
+    /// Runs `body` on one connection that no other caller uses meanwhile.
+    func withSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R
+    /// The statement that starts a write transaction.
+    var beginTransactionSQL: String { get }
+    /// Statements that hold and release a lock across instances while migrating, if the database needs one.
+    var migrationLock: (acquire: String, release: String)? { get }
+    func close() async throws
+}
+
+/// A first-come, first-served async mutex, used where one connection must serve one session at a time.
+actor AsyncGate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        if !busy {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func leave() {
+        if waiters.isEmpty {
+            busy = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}

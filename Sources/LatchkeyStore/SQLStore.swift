@@ -1,0 +1,593 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// The ``LatchkeyStore`` on SQL: one set of queries over SQLite (the default) or PostgreSQL.
+///
+/// Guarantees: each operation is one statement or one transaction; races that matter (wrong codes, completions,
+/// nonces, renewals, the audit head) are settled by conditional `UPDATE ... RETURNING` statements, so they hold
+/// across several instances on one PostgreSQL database.
+public final class SQLStore: LatchkeyStore {
+    private let backend: any SQLBackend
+
+    init(backend: any SQLBackend) {
+        self.backend = backend
+    }
+
+    /// Opens the database named by `url`, applies pending migrations, and refuses a database from a newer Latchkey.
+    public static func open(_ url: DatabaseURL, logger: Logger = Logger(label: "latchkey.store")) async throws
+        -> SQLStore
+    {
+        let backend: any SQLBackend
+        switch url {
+        case .sqlite(let path): backend = try await SQLiteBackend(path: path, logger: logger)
+        case .postgres: backend = try await PostgresBackend(url: url, logger: logger)
+        }
+        let store = SQLStore(backend: backend)
+        do {
+            try await store.migrate()
+        } catch {
+            try? await backend.close()
+            throw error
+        }
+        return store
+    }
+
+    public func close() async throws {
+        try await backend.close()
+    }
+
+    // MARK: Migrations
+
+    /// Applies every migration newer than the database's, each in its own transaction.
+    func migrate() async throws {
+        let begin = backend.beginTransactionSQL
+        let lock = backend.migrationLock
+        try await backend.withSession { db in
+            if let lock { try await db.raw(SQLQueryString(lock.acquire)).run() }
+            do {
+                try await db.raw(
+                    "CREATE TABLE IF NOT EXISTS latchkey_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"
+                ).run()
+                let current =
+                    try await db.raw("SELECT MAX(version) AS version FROM latchkey_migrations").first()?
+                    .decode(column: "version", as: Int64?.self) ?? 0
+                guard current <= Migrations.latestVersion else {
+                    throw StoreError(
+                        .databaseTooNew,
+                        "the database is at schema version \(current) but this Latchkey knows only up to \(Migrations.latestVersion); upgrade Latchkey (the database was not changed)"
+                    )
+                }
+                for migration in Migrations.all where migration.version > current {
+                    try await db.raw(SQLQueryString(begin)).run()
+                    do {
+                        for statement in migration.statements { try await db.raw(SQLQueryString(statement)).run() }
+                        try await db.raw(
+                            "INSERT INTO latchkey_migrations (version, applied_at) VALUES (\(bind: migration.version), \(bind: Self.millis(Date())))"
+                        ).run()
+                        try await db.raw("COMMIT").run()
+                    } catch {
+                        try? await db.raw("ROLLBACK").run()
+                        throw error
+                    }
+                }
+            } catch {
+                if let lock { try? await db.raw(SQLQueryString(lock.release)).run() }
+                throw error
+            }
+            if let lock { try await db.raw(SQLQueryString(lock.release)).run() }
+        }
+    }
+
+    /// The schema version recorded in the database.
+    public func schemaVersion() async throws -> Int64 {
+        try await backend.withSession { db in
+            try await db.raw("SELECT MAX(version) AS version FROM latchkey_migrations").first()?
+                .decode(column: "version", as: Int64?.self) ?? 0
+        }
+    }
+
+    // MARK: Helpers
+
+    private func read<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R {
+        try await backend.withSession(body)
+    }
+
+    private func transaction<R: Sendable>(
+        _ body: @Sendable @escaping (any SQLDatabase) async throws -> R
+    ) async throws -> R {
+        let begin = backend.beginTransactionSQL
+        return try await backend.withSession { db in
+            try await db.raw(SQLQueryString(begin)).run()
+            do {
+                let result = try await body(db)
+                try await db.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+    static func date(_ millis: Int64?) -> Date? { millis.map { date($0) } }
+
+    // MARK: Users
+
+    public func createUser(_ user: UserRecord) async throws {
+        let inserted = try await transaction { db in
+            try await db.raw(
+                """
+                INSERT INTO users (id, username, password_hash, phone, email, status, failed_code_attempts, created_at)
+                VALUES (\(bind: user.id), \(bind: user.username), \(bind: user.passwordHash), \(bind: user.phone),
+                  \(bind: user.email), \(bind: user.status), \(bind: Int64(user.failedCodeAttempts)),
+                  \(bind: Self.millis(user.createdAt)))
+                ON CONFLICT (username) DO NOTHING RETURNING id
+                """
+            ).first() != nil
+        }
+        guard inserted else { throw StoreError(.usernameTaken, "the username '\(user.username)' is taken") }
+    }
+
+    private static let userColumns =
+        "id, username, password_hash, phone, email, status, failed_code_attempts, created_at"
+
+    private static func user(_ row: any SQLRow) throws -> UserRecord {
+        UserRecord(
+            id: try row.decode(column: "id", as: String.self),
+            username: try row.decode(column: "username", as: String.self),
+            passwordHash: try row.decode(column: "password_hash", as: String.self),
+            phone: try row.decode(column: "phone", as: String.self),
+            email: try row.decode(column: "email", as: String?.self),
+            status: try row.decode(column: "status", as: String.self),
+            failedCodeAttempts: Int(try row.decode(column: "failed_code_attempts", as: Int64.self)),
+            createdAt: date(try row.decode(column: "created_at", as: Int64.self)))
+    }
+
+    public func user(username: String) async throws -> UserRecord? {
+        try await read { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.userColumns) FROM users WHERE username = \(bind: username)")
+                .first().map(Self.user)
+        }
+    }
+
+    public func user(id: String) async throws -> UserRecord? {
+        try await read { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.userColumns) FROM users WHERE id = \(bind: id)").first().map(
+                Self.user)
+        }
+    }
+
+    public func users() async throws -> [UserRecord] {
+        try await read { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.userColumns) FROM users ORDER BY created_at, username").all()
+                .map(Self.user)
+        }
+    }
+
+    public func resetCodeFailures(userID: String) async throws {
+        let updated = try await transaction { db in
+            try await db.raw("UPDATE users SET failed_code_attempts = 0 WHERE id = \(bind: userID) RETURNING id")
+                .first()
+                != nil
+        }
+        guard updated else { throw StoreError(.notFound, "no such user") }
+    }
+
+    // MARK: Enrollments
+
+    public func createEnrollment(_ e: EnrollmentRecord) async throws {
+        try await transaction { db in
+            try await db.raw(
+                """
+                INSERT INTO enrollments (id, user_id, device_name, channel, destination, code_hash, attempts, expires_at,
+                  status, client_address, created_at)
+                VALUES (\(bind: e.id), \(bind: e.userID), \(bind: e.deviceName), \(bind: e.channel),
+                  \(bind: e.destination), \(bind: e.codeHash), \(bind: Int64(e.attempts)), \(bind: Self.millis(e.expiresAt)),
+                  \(bind: e.status.rawValue), \(bind: e.clientAddress), \(bind: Self.millis(e.createdAt)))
+                """
+            ).run()
+        }
+    }
+
+    private static func enrollment(_ row: any SQLRow) throws -> EnrollmentRecord {
+        EnrollmentRecord(
+            id: try row.decode(column: "id", as: String.self),
+            userID: try row.decode(column: "user_id", as: String.self),
+            deviceName: try row.decode(column: "device_name", as: String.self),
+            channel: try row.decode(column: "channel", as: String.self),
+            destination: try row.decode(column: "destination", as: String.self),
+            codeHash: try row.decode(column: "code_hash", as: String.self),
+            attempts: Int(try row.decode(column: "attempts", as: Int64.self)),
+            expiresAt: date(try row.decode(column: "expires_at", as: Int64.self)),
+            status: EnrollmentRecord.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .expired,
+            clientAddress: try row.decode(column: "client_address", as: String?.self),
+            createdAt: date(try row.decode(column: "created_at", as: Int64.self)))
+    }
+
+    private static func fetchEnrollment(_ db: any SQLDatabase, _ id: String) async throws -> EnrollmentRecord? {
+        try await db.raw(
+            """
+            SELECT id, user_id, device_name, channel, destination, code_hash, attempts, expires_at, status, client_address,
+              created_at FROM enrollments WHERE id = \(bind: id)
+            """
+        ).first().map(Self.enrollment)
+    }
+
+    public func enrollment(id: String) async throws -> EnrollmentRecord? {
+        try await read { db in try await Self.fetchEnrollment(db, id) }
+    }
+
+    /// The error for an enrollment that a conditional update did not match.
+    private static func notPending(_ db: any SQLDatabase, _ id: String, now: Date) async throws -> StoreError {
+        guard let current = try await fetchEnrollment(db, id) else {
+            return StoreError(.notFound, "no such enrollment")
+        }
+        switch current.status {
+        case .completed: return StoreError(.enrollmentUsed, "the enrollment was already completed")
+        case .locked: return StoreError(.enrollmentLocked, "the enrollment is locked after too many wrong codes")
+        case .expired: return StoreError(.enrollmentExpired, "the enrollment expired")
+        case .pending:
+            return current.expiresAt <= now
+                ? StoreError(.enrollmentExpired, "the enrollment expired")
+                : StoreError(.conflict, "the enrollment changed concurrently")
+        }
+    }
+
+    public func recordWrongCode(enrollmentID: String, limit: Int) async throws -> WrongCodeOutcome {
+        try await transaction { db in
+            guard
+                let row = try await db.raw(
+                    """
+                    UPDATE enrollments SET attempts = attempts + 1,
+                      status = CASE WHEN attempts + 1 >= \(bind: Int64(limit)) THEN 'locked' ELSE status END
+                    WHERE id = \(bind: enrollmentID) AND status = 'pending'
+                    RETURNING attempts, status, user_id
+                    """
+                ).first()
+            else {
+                throw try await Self.notPending(db, enrollmentID, now: Date())
+            }
+            let userID = try row.decode(column: "user_id", as: String.self)
+            let userFailures =
+                try await db.raw(
+                    """
+                    UPDATE users SET failed_code_attempts = failed_code_attempts + 1 WHERE id = \(bind: userID)
+                    RETURNING failed_code_attempts
+                    """
+                ).first()?.decode(column: "failed_code_attempts", as: Int64.self) ?? 0
+            return WrongCodeOutcome(
+                attempts: Int(try row.decode(column: "attempts", as: Int64.self)),
+                locked: try row.decode(column: "status", as: String.self) == "locked",
+                userFailedAttempts: Int(userFailures))
+        }
+    }
+
+    public func completeEnrollment(
+        id: String, device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry, now: Date
+    ) async throws {
+        try await transaction { db in
+            let matched =
+                try await db.raw(
+                    """
+                    UPDATE enrollments SET status = 'completed', device_id = \(bind: device.id)
+                    WHERE id = \(bind: id) AND status = 'pending' AND expires_at > \(bind: Self.millis(now))
+                    RETURNING user_id
+                    """
+                ).first() != nil
+            guard matched else { throw try await Self.notPending(db, id, now: now) }
+            try await Self.insertDevice(db, device)
+            try await Self.insertCertificate(db, certificate)
+            try await Self.appendAudit(db, audit)
+        }
+    }
+
+    public func enrollmentCount(userID: String, since: Date) async throws -> Int {
+        try await read { db in
+            Int(
+                try await db.raw(
+                    "SELECT COUNT(*) AS n FROM enrollments WHERE user_id = \(bind: userID) AND created_at >= \(bind: Self.millis(since))"
+                ).first()?.decode(column: "n", as: Int64.self) ?? 0)
+        }
+    }
+
+    public func enrollmentCount(clientAddress: String, since: Date) async throws -> Int {
+        try await read { db in
+            Int(
+                try await db.raw(
+                    "SELECT COUNT(*) AS n FROM enrollments WHERE client_address = \(bind: clientAddress) AND created_at >= \(bind: Self.millis(since))"
+                ).first()?.decode(column: "n", as: Int64.self) ?? 0)
+        }
+    }
+
+    // MARK: Devices and certificates
+
+    private static func insertDevice(_ db: any SQLDatabase, _ d: DeviceRecord) async throws {
+        try await db.raw(
+            """
+            INSERT INTO devices (id, user_id, name, status, enrolled_at, last_seen_at, revoked_at, revocation_reason)
+            VALUES (\(bind: d.id), \(bind: d.userID), \(bind: d.name), \(bind: d.status), \(bind: millis(d.enrolledAt)),
+              \(bind: d.lastSeenAt.map(millis)), \(bind: d.revokedAt.map(millis)), \(bind: d.revocationReason))
+            """
+        ).run()
+    }
+
+    private static func insertCertificate(_ db: any SQLDatabase, _ c: CertificateRecord) async throws {
+        try await db.raw(
+            """
+            INSERT INTO certificates (serial, device_id, not_before, not_after, spki_sha256, der, revoked_at)
+            VALUES (\(bind: c.serial), \(bind: c.deviceID), \(bind: millis(c.notBefore)), \(bind: millis(c.notAfter)),
+              \(bind: c.spkiSHA256), \(bind: c.derBase64), \(bind: c.revokedAt.map(millis)))
+            """
+        ).run()
+    }
+
+    public func certificateStatus(serial: String) async throws -> CertificateStatus? {
+        try await read { db in
+            guard
+                let row = try await db.raw(
+                    """
+                    SELECT c.serial, c.device_id, d.user_id, c.not_after, c.revoked_at, d.status
+                    FROM certificates c JOIN devices d ON d.id = c.device_id WHERE c.serial = \(bind: serial)
+                    """
+                ).first()
+            else { return nil }
+            return CertificateStatus(
+                serial: try row.decode(column: "serial", as: String.self),
+                deviceID: try row.decode(column: "device_id", as: String.self),
+                userID: try row.decode(column: "user_id", as: String.self),
+                notAfter: Self.date(try row.decode(column: "not_after", as: Int64.self)),
+                certificateRevokedAt: Self.date(try row.decode(column: "revoked_at", as: Int64?.self)),
+                deviceStatus: try row.decode(column: "status", as: String.self))
+        }
+    }
+
+    private static let certificateColumns = "serial, device_id, not_before, not_after, spki_sha256, der, revoked_at"
+
+    private static func certificate(_ row: any SQLRow) throws -> CertificateRecord {
+        CertificateRecord(
+            serial: try row.decode(column: "serial", as: String.self),
+            deviceID: try row.decode(column: "device_id", as: String.self),
+            notBefore: date(try row.decode(column: "not_before", as: Int64.self)),
+            notAfter: date(try row.decode(column: "not_after", as: Int64.self)),
+            spkiSHA256: try row.decode(column: "spki_sha256", as: String.self),
+            derBase64: try row.decode(column: "der", as: String.self),
+            revokedAt: date(try row.decode(column: "revoked_at", as: Int64?.self)))
+    }
+
+    public func certificate(serial: String) async throws -> CertificateRecord? {
+        try await read { db in
+            try await db.raw(
+                "SELECT \(unsafeRaw: Self.certificateColumns) FROM certificates WHERE serial = \(bind: serial)"
+            )
+            .first().map(Self.certificate)
+        }
+    }
+
+    public func certificates(deviceID: String) async throws -> [CertificateRecord] {
+        try await read { db in
+            try await db.raw(
+                "SELECT \(unsafeRaw: Self.certificateColumns) FROM certificates WHERE device_id = \(bind: deviceID) ORDER BY not_before, serial"
+            ).all().map(Self.certificate)
+        }
+    }
+
+    private static let deviceColumns =
+        "id, user_id, name, status, enrolled_at, last_seen_at, revoked_at, revocation_reason"
+
+    private static func device(_ row: any SQLRow) throws -> DeviceRecord {
+        DeviceRecord(
+            id: try row.decode(column: "id", as: String.self),
+            userID: try row.decode(column: "user_id", as: String.self),
+            name: try row.decode(column: "name", as: String.self),
+            status: try row.decode(column: "status", as: String.self),
+            enrolledAt: date(try row.decode(column: "enrolled_at", as: Int64.self)),
+            lastSeenAt: date(try row.decode(column: "last_seen_at", as: Int64?.self)),
+            revokedAt: date(try row.decode(column: "revoked_at", as: Int64?.self)),
+            revocationReason: try row.decode(column: "revocation_reason", as: String?.self))
+    }
+
+    public func device(id: String) async throws -> DeviceRecord? {
+        try await read { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.deviceColumns) FROM devices WHERE id = \(bind: id)").first()
+                .map(Self.device)
+        }
+    }
+
+    public func devices(userID: String?) async throws -> [DeviceRecord] {
+        try await read { db in
+            let rows: [any SQLRow]
+            if let userID {
+                rows = try await db.raw(
+                    "SELECT \(unsafeRaw: Self.deviceColumns) FROM devices WHERE user_id = \(bind: userID) ORDER BY enrolled_at, id"
+                ).all()
+            } else {
+                rows = try await db.raw("SELECT \(unsafeRaw: Self.deviceColumns) FROM devices ORDER BY enrolled_at, id")
+                    .all()
+            }
+            return try rows.map(Self.device)
+        }
+    }
+
+    public func revokeDevice(id: String, reason: String, audit: AuditEntry, now: Date) async throws -> Bool {
+        try await transaction { db in
+            let changed =
+                try await db.raw(
+                    """
+                    UPDATE devices SET status = 'revoked', revoked_at = \(bind: Self.millis(now)),
+                      revocation_reason = \(bind: reason)
+                    WHERE id = \(bind: id) AND status = 'active' RETURNING id
+                    """
+                ).first() != nil
+            guard changed else {
+                guard try await db.raw("SELECT id FROM devices WHERE id = \(bind: id)").first() != nil else {
+                    throw StoreError(.notFound, "no such device")
+                }
+                return false
+            }
+            try await db.raw(
+                "UPDATE certificates SET revoked_at = \(bind: Self.millis(now)) WHERE device_id = \(bind: id) AND revoked_at IS NULL"
+            ).run()
+            try await Self.appendAudit(db, audit)
+            return true
+        }
+    }
+
+    public func storeRenewal(certificate: CertificateRecord, audit: AuditEntry, now: Date) async throws {
+        try await transaction { db in
+            // Locks the device row (PostgreSQL) so that renewals of one device run one after the other.
+            let active =
+                try await db.raw(
+                    """
+                    UPDATE devices SET renewed_at = \(bind: Self.millis(now))
+                    WHERE id = \(bind: certificate.deviceID) AND status = 'active' RETURNING id
+                    """
+                ).first() != nil
+            guard active else {
+                guard try await db.raw("SELECT id FROM devices WHERE id = \(bind: certificate.deviceID)").first() != nil
+                else { throw StoreError(.notFound, "no such device") }
+                throw StoreError(.deviceRevoked, "the device is revoked")
+            }
+            try await Self.insertCertificate(db, certificate)
+            try await db.raw(
+                """
+                UPDATE certificates SET revoked_at = \(bind: Self.millis(now))
+                WHERE device_id = \(bind: certificate.deviceID) AND serial <> \(bind: certificate.serial) AND revoked_at IS NULL
+                """
+            ).run()
+            try await Self.appendAudit(db, audit)
+        }
+    }
+
+    public func recordLastSeen(_ times: [String: Date]) async throws {
+        guard !times.isEmpty else { return }
+        try await transaction { db in
+            for (deviceID, time) in times {
+                let millis = Self.millis(time)
+                try await db.raw(
+                    """
+                    UPDATE devices SET last_seen_at = \(bind: millis)
+                    WHERE id = \(bind: deviceID) AND (last_seen_at IS NULL OR last_seen_at < \(bind: millis))
+                    """
+                ).run()
+            }
+        }
+    }
+
+    // MARK: Nonces
+
+    public func createNonce(value: String, deviceID: String, expiresAt: Date) async throws {
+        try await transaction { db in
+            try await db.raw(
+                "INSERT INTO nonces (value, device_id, expires_at) VALUES (\(bind: value), \(bind: deviceID), \(bind: Self.millis(expiresAt)))"
+            ).run()
+        }
+    }
+
+    public func consumeNonce(value: String, deviceID: String, now: Date) async throws -> NonceOutcome {
+        try await transaction { db in
+            let millis = Self.millis(now)
+            let consumed =
+                try await db.raw(
+                    """
+                    UPDATE nonces SET consumed_at = \(bind: millis)
+                    WHERE value = \(bind: value) AND device_id = \(bind: deviceID) AND consumed_at IS NULL
+                      AND expires_at > \(bind: millis)
+                    RETURNING value
+                    """
+                ).first() != nil
+            if consumed { return .consumed }
+            guard
+                let row = try await db.raw(
+                    "SELECT device_id, expires_at, consumed_at FROM nonces WHERE value = \(bind: value)"
+                ).first(), try row.decode(column: "device_id", as: String.self) == deviceID
+            else { return .unknown }
+            if try row.decode(column: "consumed_at", as: Int64?.self) != nil { return .reused }
+            return .expired
+        }
+    }
+
+    // MARK: Audit
+
+    /// Appends within the caller's transaction: the head row update serializes concurrent writers.
+    @discardableResult
+    private static func appendAudit(_ db: any SQLDatabase, _ entry: AuditEntry) async throws -> AuditRecord {
+        guard
+            let head = try await db.raw(
+                "UPDATE audit_head SET sequence = sequence + 1 WHERE id = 1 RETURNING sequence, hash"
+            ).first()
+        else { throw StoreError(.databaseUnavailable, "the audit head row is missing") }
+        let sequence = try head.decode(column: "sequence", as: Int64.self)
+        let previous = try head.decode(column: "hash", as: String.self)
+        let hash = AuditChain.hash(sequence: sequence, entry: entry, previousHash: previous)
+        try await db.raw(
+            """
+            INSERT INTO audit_events (sequence, event_time, actor, action, subject, details, previous_hash, hash)
+            VALUES (\(bind: sequence), \(bind: millis(entry.time)), \(bind: entry.actor), \(bind: entry.action),
+              \(bind: entry.subject), \(bind: entry.detailsJSON), \(bind: previous), \(bind: hash))
+            """
+        ).run()
+        try await db.raw("UPDATE audit_head SET hash = \(bind: hash) WHERE id = 1").run()
+        return AuditRecord(sequence: sequence, entry: entry, previousHash: previous, hash: hash)
+    }
+
+    @discardableResult
+    public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
+        try await transaction { db in try await Self.appendAudit(db, entry) }
+    }
+
+    public func auditTrail() async throws -> (events: [AuditRecord], headSequence: Int64, headHash: String) {
+        try await transaction { db in
+            let rows = try await db.raw(
+                "SELECT sequence, event_time, actor, action, subject, details, previous_hash, hash FROM audit_events ORDER BY sequence"
+            ).all()
+            let events = try rows.map { row in
+                AuditRecord(
+                    sequence: try row.decode(column: "sequence", as: Int64.self),
+                    entry: AuditEntry(
+                        time: Self.date(try row.decode(column: "event_time", as: Int64.self)),
+                        actor: try row.decode(column: "actor", as: String.self),
+                        action: try row.decode(column: "action", as: String.self),
+                        subject: try row.decode(column: "subject", as: String.self),
+                        detailsJSON: try row.decode(column: "details", as: String.self)),
+                    previousHash: try row.decode(column: "previous_hash", as: String.self),
+                    hash: try row.decode(column: "hash", as: String.self))
+            }
+            guard let head = try await db.raw("SELECT sequence, hash FROM audit_head WHERE id = 1").first() else {
+                throw StoreError(.databaseUnavailable, "the audit head row is missing")
+            }
+            return (
+                events, try head.decode(column: "sequence", as: Int64.self),
+                try head.decode(column: "hash", as: String.self)
+            )
+        }
+    }
+}
+
+extension SQLStore {
+    /// Adds `count` synthetic active devices, each with one certificate, for benchmarks; ids and serials start with
+    /// `prefix`. One statement per table (a recursive sequence), so a million rows take seconds, not hours.
+    public func seedSyntheticDevices(count: Int, userID: String, prefix: String) async throws {
+        let now = Self.millis(Date())
+        let later = Self.millis(Date().addingTimeInterval(7 * 86_400))
+        try await transaction { db in
+            try await db.raw(
+                """
+                WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < \(bind: Int64(count)))
+                INSERT INTO devices (id, user_id, name, status, enrolled_at)
+                SELECT \(bind: prefix + "d-") || CAST(n AS TEXT), \(bind: userID), 'synthetic', 'active', \(bind: now) FROM seq
+                """
+            ).run()
+            try await db.raw(
+                """
+                WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < \(bind: Int64(count)))
+                INSERT INTO certificates (serial, device_id, not_before, not_after, spki_sha256, der)
+                SELECT \(bind: prefix + "s-") || CAST(n AS TEXT), \(bind: prefix + "d-") || CAST(n AS TEXT), \(bind: now),
+                  \(bind: later), '00', 'AA==' FROM seq
+                """
+            ).run()
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Logging
+import NIOPosix
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+
+/// The embedded default: one SQLite file in WAL mode with durable commits (`synchronous=FULL`).
+///
+/// One connection serves every session in turn (an ``AsyncGate``): SQLite allows one writer at a time anyway. The
+/// connection has a thread of its own, so waiting for another process's write lock never starves other work.
+final class SQLiteBackend: SQLBackend {
+    private let threadPool: NIOThreadPool
+    private let connection: SQLiteConnection
+    private let database: any SQLDatabase
+    private let gate = AsyncGate()
+
+    let beginTransactionSQL = "BEGIN IMMEDIATE"
+    let migrationLock: (acquire: String, release: String)? = nil
+
+    init(path: String, logger: Logger) async throws {
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        self.threadPool = threadPool
+        do {
+            connection = try await SQLiteConnection.open(
+                storage: .file(path: path), threadPool: threadPool, logger: logger,
+                on: MultiThreadedEventLoopGroup.singleton.any())
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw StoreError(.databaseUnavailable, "cannot open the SQLite database at \(path)")
+        }
+        database = connection.sql(queryLogLevel: nil)
+        do {
+            for pragma in [
+                "PRAGMA busy_timeout=10000", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                "PRAGMA foreign_keys=ON",
+            ] {
+                try await database.raw(SQLQueryString(pragma)).run()
+            }
+        } catch {
+            try? await connection.close()
+            try? await threadPool.shutdownGracefully()
+            throw StoreError(.databaseUnavailable, "cannot configure the SQLite database at \(path)")
+        }
+    }
+
+    func withSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R {
+        await gate.enter()
+        do {
+            let result = try await body(database)
+            await gate.leave()
+            return result
+        } catch {
+            await gate.leave()
+            throw error
+        }
+    }
+
+    func close() async throws {
+        await gate.enter()
+        try await connection.close()
+        try await threadPool.shutdownGracefully()
+    }
+}

@@ -1,0 +1,27 @@
+/// A refusal or failure of the store, with a stable machine code and a message free of secrets.
+///
+/// Messages never contain the database URL's password, code hashes or password hashes.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case usernameTaken = "username_taken"
+        case notFound = "not_found"
+        case enrollmentUsed = "enrollment_used"
+        case enrollmentExpired = "enrollment_expired"
+        case enrollmentLocked = "enrollment_locked"
+        case deviceRevoked = "device_revoked"
+        case databaseTooNew = "database_too_new"
+        case invalidDatabaseURL = "invalid_database_url"
+        case databaseUnavailable = "database_unavailable"
+        case conflict = "conflict"
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
