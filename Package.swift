@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "LatchkeyPKI", targets: ["LatchkeyPKI"]),
         .library(name: "LatchkeyProtocol", targets: ["LatchkeyProtocol"]),
         .library(name: "LatchkeyStore", targets: ["LatchkeyStore"]),
+        .library(name: "LatchkeyServer", targets: ["LatchkeyServer"]),
         .executable(name: "latchkey", targets: ["latchkey"]),
         .executable(name: "latchkey-store-probe", targets: ["LatchkeyStoreProbe"]),
     ],
@@ -22,6 +23,13 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -46,6 +54,29 @@ let package = Package(
             ]
         ),
         .target(
+            name: "LatchkeyServer",
+            dependencies: [
+                "LatchkeyPKI",
+                "LatchkeyProtocol",
+                "LatchkeyStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "LatchkeyProtocol",
             dependencies: []
         ),
@@ -54,7 +85,10 @@ let package = Package(
             dependencies: [
                 "LatchkeyPKI",
                 "LatchkeyProtocol",
+                "LatchkeyStore",
+                "LatchkeyServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -71,6 +105,11 @@ let package = Package(
         .executableTarget(name: "LatchkeyStoreProbe", dependencies: ["LatchkeyStore"]),
         .testTarget(
             name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyTestSupport", "LatchkeyStoreProbe"]),
+        .testTarget(
+            name: "LatchkeyServerTests",
+            dependencies: ["LatchkeyServer", "LatchkeyPKI", "LatchkeyTestSupport", "latchkey"],
+            exclude: []
+        ),
         .testTarget(name: "LatchkeyProtocolTests", dependencies: ["LatchkeyProtocol"]),
     ],
     swiftLanguageModes: [.v6]

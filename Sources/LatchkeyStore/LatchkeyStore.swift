@@ -7,8 +7,8 @@ import Foundation
 public protocol LatchkeyStore: Sendable {
     // MARK: Users
 
-    /// Creates a user; refuses a taken username with `username_taken`.
-    func createUser(_ user: UserRecord) async throws
+    /// Creates a user and their demo accounts in one transaction; refuses a taken username with `username_taken`.
+    func createUser(_ user: UserRecord, accounts: [AccountRecord]) async throws
     func user(username: String) async throws -> UserRecord?
     func user(id: String) async throws -> UserRecord?
     func users() async throws -> [UserRecord]
@@ -28,8 +28,8 @@ public protocol LatchkeyStore: Sendable {
         id: String, device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry, now: Date
     ) async throws
     /// Enrollments started since `since` by a user, and from a client address.
-    func enrollmentCount(userID: String, since: Date) async throws -> Int
-    func enrollmentCount(clientAddress: String, since: Date) async throws -> Int
+    func enrollmentWindow(userID: String, since: Date) async throws -> EnrollmentWindow
+    func enrollmentWindow(clientAddress: String, since: Date) async throws -> EnrollmentWindow
 
     // MARK: Devices and certificates
 
@@ -45,6 +45,8 @@ public protocol LatchkeyStore: Sendable {
     /// Stores a renewed certificate of an active device, then revokes every earlier certificate of it, in one
     /// transaction serialized per device: concurrent renewals leave exactly one valid certificate.
     func storeRenewal(certificate: CertificateRecord, audit: AuditEntry, now: Date) async throws
+    /// Stores a device with its certificate and an audit event, all or nothing (operator issuance, `ca sign`).
+    func addDevice(_ device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry) async throws
     /// Records when devices were last seen (batched by the caller; one statement per device).
     func recordLastSeen(_ times: [String: Date]) async throws
 
@@ -53,6 +55,14 @@ public protocol LatchkeyStore: Sendable {
     func createNonce(value: String, deviceID: String, expiresAt: Date) async throws
     /// Consumes a nonce issued to `deviceID` exactly once, also when several instances race for it.
     func consumeNonce(value: String, deviceID: String, now: Date) async throws -> NonceOutcome
+
+    // MARK: Demo banking
+
+    func accounts(userID: String) async throws -> [AccountRecord]
+    /// Debits one of the user's accounts if it holds the currency and enough money, credits a known destination
+    /// account of the same currency, and records the transfer and an audit event, all or nothing. Returns the
+    /// source account's new balance. Throws `account_not_owned`, `currency_mismatch` or `insufficient_funds`.
+    func transfer(_ transfer: TransferRecord, audit: AuditEntry) async throws -> Int64
 
     // MARK: Audit
 

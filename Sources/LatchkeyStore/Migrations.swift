@@ -44,7 +44,22 @@ enum Migrations {
                 "CREATE TABLE audit_head (id BIGINT PRIMARY KEY, sequence BIGINT NOT NULL, hash TEXT NOT NULL)",
                 "INSERT INTO audit_head (id, sequence, hash) VALUES (1, 0, '\(AuditChain.genesisHash)')",
             ]
-        )
+        ),
+        (
+            2,
+            [
+                """
+                CREATE TABLE accounts (id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), name TEXT NOT NULL,
+                  currency TEXT NOT NULL, balance_cents BIGINT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX accounts_user ON accounts (user_id)",
+                """
+                CREATE TABLE transfers (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, device_id TEXT NOT NULL,
+                  from_account TEXT NOT NULL, to_account TEXT NOT NULL, amount_cents BIGINT NOT NULL,
+                  currency TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+            ]
+        ),
     ]
 
     static var latestVersion: Int64 { all.last?.version ?? 0 }

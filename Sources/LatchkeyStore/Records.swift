@@ -168,3 +168,57 @@ public struct AuditRecord: Sendable, Equatable {
     public let previousHash: String
     public let hash: String
 }
+
+/// A demo bank account (SPEC §4): balances in integer cents.
+public struct AccountRecord: Sendable, Equatable {
+    public let id: String
+    public let userID: String
+    public let name: String
+    public let currency: String
+    public let balanceCents: Int64
+
+    public init(id: String, userID: String, name: String, currency: String, balanceCents: Int64) {
+        self.id = id
+        self.userID = userID
+        self.name = name
+        self.currency = currency
+        self.balanceCents = balanceCents
+    }
+}
+
+/// A transfer to record: from one of the user's accounts to any account id or IBAN.
+public struct TransferRecord: Sendable, Equatable {
+    public let id: String
+    public let userID: String
+    public let deviceID: String
+    public let fromAccount: String
+    public let toAccount: String
+    public let amountCents: Int64
+    public let currency: String
+    public let createdAt: Date
+
+    public init(
+        id: String, userID: String, deviceID: String, fromAccount: String, toAccount: String, amountCents: Int64,
+        currency: String, createdAt: Date
+    ) {
+        self.id = id
+        self.userID = userID
+        self.deviceID = deviceID
+        self.fromAccount = fromAccount
+        self.toAccount = toAccount
+        self.amountCents = amountCents
+        self.currency = currency
+        self.createdAt = createdAt
+    }
+}
+
+/// Enrollments started in a time window, and when the oldest of them started (for `Retry-After`).
+public struct EnrollmentWindow: Sendable, Equatable {
+    public let count: Int
+    public let oldest: Date?
+
+    public init(count: Int, oldest: Date?) {
+        self.count = count
+        self.oldest = oldest
+    }
+}

@@ -116,17 +116,29 @@ public final class SQLStore: LatchkeyStore {
 
     // MARK: Users
 
-    public func createUser(_ user: UserRecord) async throws {
+    public func createUser(_ user: UserRecord, accounts: [AccountRecord]) async throws {
         let inserted = try await transaction { db in
-            try await db.raw(
-                """
-                INSERT INTO users (id, username, password_hash, phone, email, status, failed_code_attempts, created_at)
-                VALUES (\(bind: user.id), \(bind: user.username), \(bind: user.passwordHash), \(bind: user.phone),
-                  \(bind: user.email), \(bind: user.status), \(bind: Int64(user.failedCodeAttempts)),
-                  \(bind: Self.millis(user.createdAt)))
-                ON CONFLICT (username) DO NOTHING RETURNING id
-                """
-            ).first() != nil
+            let created =
+                try await db.raw(
+                    """
+                    INSERT INTO users (id, username, password_hash, phone, email, status, failed_code_attempts, created_at)
+                    VALUES (\(bind: user.id), \(bind: user.username), \(bind: user.passwordHash), \(bind: user.phone),
+                      \(bind: user.email), \(bind: user.status), \(bind: Int64(user.failedCodeAttempts)),
+                      \(bind: Self.millis(user.createdAt)))
+                    ON CONFLICT (username) DO NOTHING RETURNING id
+                    """
+                ).first() != nil
+            guard created else { return false }
+            for account in accounts {
+                try await db.raw(
+                    """
+                    INSERT INTO accounts (id, user_id, name, currency, balance_cents, created_at)
+                    VALUES (\(bind: account.id), \(bind: user.id), \(bind: account.name), \(bind: account.currency),
+                      \(bind: account.balanceCents), \(bind: Self.millis(user.createdAt)))
+                    """
+                ).run()
+            }
+            return true
         }
         guard inserted else { throw StoreError(.usernameTaken, "the username '\(user.username)' is taken") }
     }
@@ -284,22 +296,35 @@ public final class SQLStore: LatchkeyStore {
         }
     }
 
-    public func enrollmentCount(userID: String, since: Date) async throws -> Int {
+    public func enrollmentWindow(userID: String, since: Date) async throws -> EnrollmentWindow {
         try await read { db in
-            Int(
+            try Self.window(
                 try await db.raw(
-                    "SELECT COUNT(*) AS n FROM enrollments WHERE user_id = \(bind: userID) AND created_at >= \(bind: Self.millis(since))"
-                ).first()?.decode(column: "n", as: Int64.self) ?? 0)
+                    """
+                    SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM enrollments
+                    WHERE user_id = \(bind: userID) AND created_at >= \(bind: Self.millis(since))
+                    """
+                ).first())
         }
     }
 
-    public func enrollmentCount(clientAddress: String, since: Date) async throws -> Int {
+    public func enrollmentWindow(clientAddress: String, since: Date) async throws -> EnrollmentWindow {
         try await read { db in
-            Int(
+            try Self.window(
                 try await db.raw(
-                    "SELECT COUNT(*) AS n FROM enrollments WHERE client_address = \(bind: clientAddress) AND created_at >= \(bind: Self.millis(since))"
-                ).first()?.decode(column: "n", as: Int64.self) ?? 0)
+                    """
+                    SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM enrollments
+                    WHERE client_address = \(bind: clientAddress) AND created_at >= \(bind: Self.millis(since))
+                    """
+                ).first())
         }
+    }
+
+    private static func window(_ row: (any SQLRow)?) throws -> EnrollmentWindow {
+        guard let row else { return EnrollmentWindow(count: 0, oldest: nil) }
+        return EnrollmentWindow(
+            count: Int(try row.decode(column: "n", as: Int64.self)),
+            oldest: date(try row.decode(column: "oldest", as: Int64?.self)))
     }
 
     // MARK: Devices and certificates
@@ -461,6 +486,17 @@ public final class SQLStore: LatchkeyStore {
         }
     }
 
+    public func addDevice(_ device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry) async throws {
+        try await transaction { db in
+            guard try await db.raw("SELECT id FROM users WHERE id = \(bind: device.userID)").first() != nil else {
+                throw StoreError(.notFound, "no such user")
+            }
+            try await Self.insertDevice(db, device)
+            try await Self.insertCertificate(db, certificate)
+            try await Self.appendAudit(db, audit)
+        }
+    }
+
     public func recordLastSeen(_ times: [String: Date]) async throws {
         guard !times.isEmpty else { return }
         try await transaction { db in
@@ -506,6 +542,63 @@ public final class SQLStore: LatchkeyStore {
             else { return .unknown }
             if try row.decode(column: "consumed_at", as: Int64?.self) != nil { return .reused }
             return .expired
+        }
+    }
+
+    // MARK: Demo banking
+
+    public func accounts(userID: String) async throws -> [AccountRecord] {
+        try await read { db in
+            try await db.raw(
+                "SELECT id, user_id, name, currency, balance_cents FROM accounts WHERE user_id = \(bind: userID) ORDER BY created_at, name, id"
+            ).all().map { row in
+                AccountRecord(
+                    id: try row.decode(column: "id", as: String.self),
+                    userID: try row.decode(column: "user_id", as: String.self),
+                    name: try row.decode(column: "name", as: String.self),
+                    currency: try row.decode(column: "currency", as: String.self),
+                    balanceCents: try row.decode(column: "balance_cents", as: Int64.self))
+            }
+        }
+    }
+
+    public func transfer(_ t: TransferRecord, audit: AuditEntry) async throws -> Int64 {
+        try await transaction { db in
+            guard
+                let debited = try await db.raw(
+                    """
+                    UPDATE accounts SET balance_cents = balance_cents - \(bind: t.amountCents)
+                    WHERE id = \(bind: t.fromAccount) AND user_id = \(bind: t.userID) AND currency = \(bind: t.currency)
+                      AND balance_cents >= \(bind: t.amountCents)
+                    RETURNING balance_cents
+                    """
+                ).first()
+            else {
+                guard
+                    let source = try await db.raw(
+                        "SELECT currency FROM accounts WHERE id = \(bind: t.fromAccount) AND user_id = \(bind: t.userID)"
+                    ).first()
+                else { throw StoreError(.accountNotOwned, "the source account is not one of your accounts") }
+                if try source.decode(column: "currency", as: String.self) != t.currency {
+                    throw StoreError(.currencyMismatch, "the currency does not match the source account's")
+                }
+                throw StoreError(.insufficientFunds, "the source account's balance is too low for this amount")
+            }
+            try await db.raw(
+                """
+                UPDATE accounts SET balance_cents = balance_cents + \(bind: t.amountCents)
+                WHERE id = \(bind: t.toAccount) AND currency = \(bind: t.currency) AND id <> \(bind: t.fromAccount)
+                """
+            ).run()
+            try await db.raw(
+                """
+                INSERT INTO transfers (id, user_id, device_id, from_account, to_account, amount_cents, currency, created_at)
+                VALUES (\(bind: t.id), \(bind: t.userID), \(bind: t.deviceID), \(bind: t.fromAccount), \(bind: t.toAccount),
+                  \(bind: t.amountCents), \(bind: t.currency), \(bind: Self.millis(t.createdAt)))
+                """
+            ).run()
+            try await Self.appendAudit(db, audit)
+            return try debited.decode(column: "balance_cents", as: Int64.self)
         }
     }
 

@@ -1,8 +1,13 @@
+import Foundation
 import Logging
 import NIOPosix
 import SQLKit
 import SQLiteKit
 import SQLiteNIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The embedded default: one SQLite file in WAL mode with durable commits (`synchronous=FULL`).
 ///
@@ -18,6 +23,9 @@ final class SQLiteBackend: SQLBackend {
     let migrationLock: (acquire: String, release: String)? = nil
 
     init(path: String, logger: Logger) async throws {
+        // The database holds password and code hashes: create it readable by its owner only.
+        let fd = open(path, O_RDWR | O_CREAT, 0o600)
+        if fd >= 0 { Glibc.close(fd) }
         let threadPool = NIOThreadPool(numberOfThreads: 1)
         threadPool.start()
         self.threadPool = threadPool

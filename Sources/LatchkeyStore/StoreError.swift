@@ -13,6 +13,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidDatabaseURL = "invalid_database_url"
         case databaseUnavailable = "database_unavailable"
         case conflict = "conflict"
+        case accountNotOwned = "account_not_owned"
+        case currencyMismatch = "currency_mismatch"
+        case insufficientFunds = "insufficient_funds"
     }
 
     public let code: Code

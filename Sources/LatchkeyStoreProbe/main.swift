@@ -15,7 +15,7 @@ let now = Date()
 let user = UserRecord(
     id: "u-" + suffix, username: "probe-" + suffix, passwordHash: "x", phone: "+15555550100", email: nil,
     createdAt: now)
-try await store.createUser(user)
+try await store.createUser(user, accounts: [])
 let enrollment = EnrollmentRecord(
     id: "e-" + suffix, userID: user.id, deviceName: "probe", channel: "outbox", destination: user.phone,
     codeHash: "x", expiresAt: now.addingTimeInterval(600), clientAddress: nil, createdAt: now)

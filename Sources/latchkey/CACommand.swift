@@ -2,6 +2,8 @@ import ArgumentParser
 import Crypto
 import Foundation
 import LatchkeyPKI
+import LatchkeyServer
+import LatchkeyStore
 import SwiftASN1
 import X509
 
@@ -10,7 +12,7 @@ struct CACommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ca",
         abstract: "Create, show and use the private CA of a data directory.",
-        subcommands: [CAInitCommand.self, CAShowCommand.self]
+        subcommands: [CAInitCommand.self, CAShowCommand.self, CASignCommand.self]
     )
 }
 
@@ -97,5 +99,55 @@ enum CertificateReport {
 
     static func pinLines(_ server: ServerIdentity) -> [String] {
         ["pins:", "  current \(server.pins[0])", "  backup  \(server.pins[1])"]
+    }
+}
+
+/// `latchkey ca sign`: operator issuance for a user, under the same policy as enrollment.
+struct CASignCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign",
+        abstract:
+            "Issue a device certificate for a CSR, for a user, under the enrollment policy (only the CSR's key is used).",
+        discussion:
+            "Records a new device for the user; prints the certificate (or writes it to --out) and the device id on stderr."
+    )
+
+    @OptionGroup var data: DataDirectoryOptions
+    @Option(help: "The CSR file (PEM or DER).") var csr: String
+    @Option(help: "The username the device belongs to.") var user: String
+    @Option(name: .customLong("device-name")) var deviceName = "operator-issued"
+    @Option(help: "Write the certificate (PEM) here instead of standard output.") var out: String?
+    @Option(name: .customLong("cert-lifetime"), help: "Certificate lifetime, such as 7d.") var certLifetime = "7d"
+
+    func run() async throws {
+        guard let lifetime = DurationText.seconds(certLifetime) else {
+            throw CommandFailure("--cert-lifetime must look like 7d, 12h or 30m")
+        }
+        guard let bytes = FileManager.default.contents(atPath: csr) else { throw CommandFailure("cannot read \(csr)") }
+        let authority = try data.directory.loadAuthority()
+        let accepted = try CSRIntake.accept(Array(bytes))
+        let policy = try IssuancePolicy(lifetime: lifetime)
+        let deviceID = "dev-" + UUID().uuidString.lowercased()
+        let pem = try await withStore(data) { store -> String in
+            guard let record = try await store.user(username: user) else {
+                throw CommandFailure("no user \(user) (add one with `latchkey user add`)")
+            }
+            let certificate = try policy.issue(
+                publicKey: accepted.publicKey, deviceID: deviceID, userID: record.id, authority: authority)
+            let stored = try CertificateRecords.record(certificate, deviceID: deviceID)
+            try await store.addDevice(
+                DeviceRecord(id: deviceID, userID: record.id, name: deviceName, enrolledAt: Date()),
+                certificate: stored,
+                audit: AuditEntry(
+                    time: Date(), actor: "operator", action: "device.issued", subject: deviceID,
+                    detailsJSON: "{\"serial\":\"\(stored.serial)\"}"))
+            return try certificate.serializeAsPEM().pemString + "\n"
+        }
+        if let out {
+            try SecureFile.write(pem, to: out, mode: 0o644, overwrite: true)
+        } else {
+            print(pem, terminator: "")
+        }
+        FileHandle.standardError.write(Data("issued device \(deviceID) for \(user)\n".utf8))
     }
 }

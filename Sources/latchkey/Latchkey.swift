@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import LatchkeyPKI
+import LatchkeyServer
+import LatchkeyStore
+import Logging
 
 /// The `latchkey` command: operate a Latchkey server's data directory, and act as a device.
 struct Latchkey: AsyncParsableCommand {
@@ -8,7 +11,9 @@ struct Latchkey: AsyncParsableCommand {
         commandName: "latchkey",
         abstract: "Device-bound client certificates for mobile APIs: a private CA, out-of-band enrollment, mutual TLS.",
         discussion: "Exit status: 0 success, 1 a refused or failed operation, 2 bad usage.",
-        subcommands: [CACommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, CACommand.self, UserCommand.self, DeviceCommand.self, BenchCommand.self,
+        ]
     )
 }
 
@@ -62,6 +67,9 @@ struct CommandFailure: Error {
         switch error {
         case let failure as CommandFailure: return failure.message
         case let pki as PKIError: return pki.message + " (\(pki.code.rawValue))"
+        case let store as StoreError: return store.message + " (\(store.code.rawValue))"
+        case let refusal as UserAdministration.Refusal: return refusal.message
+        case let oob as OutOfBandError: return oob.message
         default: return String(describing: error).split(separator: "\n").first.map(String.init) ?? "failed"
         }
     }
@@ -74,7 +82,43 @@ struct DataDirectoryOptions: ParsableArguments {
         help: "The data directory (default: $LATCHKEY_DATA_DIR or ./latchkey-data).")
     var dataDir: String?
 
+    @Option(
+        help:
+            "The database: sqlite:PATH (default sqlite:DATA_DIR/latchkey.sqlite) or postgres://user:pass@host:port/db.")
+    var database: String?
+
     var directory: DataDirectory {
         DataDirectory(path: dataDir ?? ProcessInfo.processInfo.environment["LATCHKEY_DATA_DIR"] ?? "./latchkey-data")
+    }
+
+    /// The `--database` URL, or the data directory's SQLite file.
+    func databaseURL() throws -> DatabaseURL {
+        if let database { return try DatabaseURL(database) }
+        return .sqlite(path: directory.databasePath)
+    }
+
+    /// Opens the store the running server uses; the data directory must exist.
+    func openStore() async throws -> SQLStore {
+        let url = try databaseURL()
+        if case .sqlite = url, !FileManager.default.fileExists(atPath: directory.path) {
+            throw CommandFailure(
+                "no data directory at \(directory.path) (run `latchkey serve` or `latchkey ca init` first)")
+        }
+        var logger = Logger(label: "latchkey")
+        logger.logLevel = .warning
+        return try await SQLStore.open(url, logger: logger)
+    }
+}
+
+/// Runs `body` with the store and closes it whatever happens.
+func withStore<R>(_ options: DataDirectoryOptions, _ body: (SQLStore) async throws -> R) async throws -> R {
+    let store = try await options.openStore()
+    do {
+        let result = try await body(store)
+        try await store.close()
+        return result
+    } catch {
+        try? await store.close()
+        throw error
     }
 }

@@ -4,7 +4,7 @@ import LatchkeyTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct DurabilityTests {
@@ -35,6 +35,7 @@ import Glibc
         try await store.close()
         #expect(device?.status == "active")
         #expect(certificate?.deviceID == String(parts[1]))
-        #expect(AuditChain.verify(events: trail.events, headSequence: trail.headSequence, headHash: trail.headHash) == nil)
+        #expect(
+            AuditChain.verify(events: trail.events, headSequence: trail.headSequence, headHash: trail.headHash) == nil)
     }
 }

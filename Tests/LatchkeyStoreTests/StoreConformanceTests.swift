@@ -275,10 +275,13 @@ import Testing
             let user = try await addUser(store)
             let hourAgo = Date().addingTimeInterval(-3600)
             for _ in 0..<3 { _ = try await addEnrollment(store, user: user, address: "10.0.0.9") }
-            #expect(try await store.enrollmentCount(userID: user.id, since: hourAgo) == 3)
-            #expect(try await store.enrollmentCount(clientAddress: "10.0.0.9", since: hourAgo) == 3)
-            #expect(try await store.enrollmentCount(clientAddress: "10.0.0.8", since: hourAgo) == 0)
-            #expect(try await store.enrollmentCount(userID: user.id, since: Date().addingTimeInterval(60)) == 0)
+            #expect(try await store.enrollmentWindow(userID: user.id, since: hourAgo).count == 3)
+            #expect(try await store.enrollmentWindow(clientAddress: "10.0.0.9", since: hourAgo).count == 3)
+            #expect(try await store.enrollmentWindow(clientAddress: "10.0.0.9", since: hourAgo).oldest != nil)
+            #expect(
+                try await store.enrollmentWindow(clientAddress: "10.0.0.8", since: hourAgo)
+                    == EnrollmentWindow(count: 0, oldest: nil))
+            #expect(try await store.enrollmentWindow(userID: user.id, since: Date().addingTimeInterval(60)).count == 0)
 
             let enrollment = try await addEnrollment(store, user: user)
             let (device, certificate) = deviceAndCertificate(user: user)
@@ -289,6 +292,66 @@ import Testing
             try await store.recordLastSeen([device.id: seen.addingTimeInterval(-100)])
             #expect(try await store.device(id: device.id)?.lastSeenAt == seen)
             try await store.resetCodeFailures(userID: user.id)
+        }
+    }
+}
+
+@Suite struct BankingConformanceTests {
+    @Test(arguments: TestDatabases.kinds)
+    func transfersDebitOnlyOwnAccountsAndNeverOverdraw(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind, count: 2) { stores, _ in
+            let (first, second) = (stores[0], stores[1])
+            let owner = UserRecord(
+                id: makeID("u"), username: makeID("n"), passwordHash: "x", phone: "+15555550100", email: nil,
+                createdAt: storedDate())
+            let checking = AccountRecord(
+                id: makeID("a"), userID: owner.id, name: "Checking", currency: "EUR", balanceCents: 100_000)
+            let savings = AccountRecord(
+                id: makeID("a"), userID: owner.id, name: "Savings", currency: "EUR", balanceCents: 100_000)
+            try await first.createUser(owner, accounts: [checking, savings])
+            let other = try await addUser(first)
+            #expect(try await first.accounts(userID: owner.id) == [checking, savings])
+
+            func transfer(
+                _ store: SQLStore, from: String, to: String, cents: Int64, currency: String = "EUR",
+                user: String = owner.id
+            ) async throws -> Int64 {
+                try await store.transfer(
+                    TransferRecord(
+                        id: makeID("t"), userID: user, deviceID: "d", fromAccount: from, toAccount: to,
+                        amountCents: cents, currency: currency, createdAt: Date()),
+                    audit: audit("transfer"))
+            }
+            #expect(try await transfer(first, from: checking.id, to: savings.id, cents: 1_050) == 98_950)
+            #expect(
+                await storeError {
+                    _ = try await transfer(first, from: checking.id, to: savings.id, cents: 1, user: other.id)
+                }?.code == .accountNotOwned)
+            #expect(
+                await storeError {
+                    _ = try await transfer(first, from: checking.id, to: savings.id, cents: 1, currency: "USD")
+                }?.code == .currencyMismatch)
+            #expect(
+                await storeError {
+                    _ = try await transfer(first, from: checking.id, to: savings.id, cents: 10_000_000)
+                }?.code == .insufficientFunds)
+
+            // 30 concurrent transfers of 40.00 from 989.50 through two instances: at most 24 succeed, never below 0.
+            let results = await withTaskGroup(of: Bool.self) { group in
+                for i in 0..<30 {
+                    let store = i % 2 == 0 ? first : second
+                    group.addTask {
+                        (try? await transfer(store, from: checking.id, to: "DE89370400440532013000", cents: 4_000))
+                            != nil
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            let balances = try await first.accounts(userID: owner.id)
+            let checkingNow = try #require(balances.first { $0.id == checking.id })
+            #expect(results.filter { $0 }.count == 24)
+            #expect(checkingNow.balanceCents == 98_950 - 24 * 4_000)
+            #expect(balances.first { $0.id == savings.id }?.balanceCents == 101_050)
         }
     }
 }

@@ -30,7 +30,7 @@ func addUser(_ store: some LatchkeyStore, username: String? = nil) async throws 
     let user = UserRecord(
         id: makeID("u"), username: username ?? makeID("name"), passwordHash: "$2b$12$hash", phone: "+15555550100",
         email: nil, createdAt: storedDate())
-    try await store.createUser(user)
+    try await store.createUser(user, accounts: [])
     return user
 }
 

@@ -1,0 +1,234 @@
+/// `POST /v1/enrollments` body.
+public struct EnrollmentStartRequest: Codable, Sendable, Equatable {
+    public var username: String
+    public var password: String
+    public var deviceName: String?
+
+    public init(username: String, password: String, deviceName: String?) {
+        self.username = username
+        self.password = password
+        self.deviceName = deviceName
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case username, password
+        case deviceName = "device_name"
+    }
+}
+
+/// `POST /v1/enrollments` answer (201): where the code went, masked, and until when it is valid.
+public struct EnrollmentStartResponse: Codable, Sendable, Equatable {
+    public var enrollmentID: String
+    public var channel: String
+    public var destinationHint: String
+    public var expiresAt: String
+
+    public init(enrollmentID: String, channel: String, destinationHint: String, expiresAt: String) {
+        self.enrollmentID = enrollmentID
+        self.channel = channel
+        self.destinationHint = destinationHint
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case channel
+        case enrollmentID = "enrollment_id"
+        case destinationHint = "destination_hint"
+        case expiresAt = "expires_at"
+    }
+}
+
+/// `POST /v1/enrollments/{id}/complete` body: the out-of-band code and a PEM CSR.
+public struct EnrollmentCompleteRequest: Codable, Sendable, Equatable {
+    public var code: String
+    public var csr: String
+
+    public init(code: String, csr: String) {
+        self.code = code
+        self.csr = csr
+    }
+}
+
+/// `POST /v1/certificates/renew` body.
+public struct RenewRequest: Codable, Sendable, Equatable {
+    public var csr: String
+
+    public init(csr: String) { self.csr = csr }
+}
+
+/// The answer to a completed enrollment or a renewal (201): the device certificate and its chain.
+public struct CertificateResponse: Codable, Sendable, Equatable {
+    public var deviceID: String
+    /// The device certificate, PEM.
+    public var certificate: String
+    /// The issuing CA then the root, PEM.
+    public var chain: String
+    public var notAfter: String
+    public var apiURL: String
+
+    public init(deviceID: String, certificate: String, chain: String, notAfter: String, apiURL: String) {
+        self.deviceID = deviceID
+        self.certificate = certificate
+        self.chain = chain
+        self.notAfter = notAfter
+        self.apiURL = apiURL
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case certificate, chain
+        case deviceID = "device_id"
+        case notAfter = "not_after"
+        case apiURL = "api_url"
+    }
+}
+
+/// `GET /v1/me`.
+public struct MeResponse: Codable, Sendable, Equatable {
+    public var userID: String
+    public var username: String
+    public var deviceID: String
+    public var certificateSerial: String
+    public var notAfter: String
+
+    public init(userID: String, username: String, deviceID: String, certificateSerial: String, notAfter: String) {
+        self.userID = userID
+        self.username = username
+        self.deviceID = deviceID
+        self.certificateSerial = certificateSerial
+        self.notAfter = notAfter
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case username
+        case userID = "user_id"
+        case deviceID = "device_id"
+        case certificateSerial = "certificate_serial"
+        case notAfter = "not_after"
+    }
+}
+
+/// An element of `GET /v1/devices`.
+public struct DeviceInfo: Codable, Sendable, Equatable {
+    public var deviceID: String
+    public var name: String
+    public var status: String
+    public var enrolledAt: String
+    public var lastSeenAt: String?
+    public var current: Bool
+
+    public init(deviceID: String, name: String, status: String, enrolledAt: String, lastSeenAt: String?, current: Bool)
+    {
+        self.deviceID = deviceID
+        self.name = name
+        self.status = status
+        self.enrolledAt = enrolledAt
+        self.lastSeenAt = lastSeenAt
+        self.current = current
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, status, current
+        case deviceID = "device_id"
+        case enrolledAt = "enrolled_at"
+        case lastSeenAt = "last_seen_at"
+    }
+}
+
+/// `GET /v1/nonce`.
+public struct NonceResponse: Codable, Sendable, Equatable {
+    public var nonce: String
+    public var expiresAt: String
+
+    public init(nonce: String, expiresAt: String) {
+        self.nonce = nonce
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case nonce
+        case expiresAt = "expires_at"
+    }
+}
+
+/// An element of `GET /v1/accounts`. Money is a decimal string ("12.34"), never a float.
+public struct AccountInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var currency: String
+    public var balance: String
+
+    public init(id: String, name: String, currency: String, balance: String) {
+        self.id = id
+        self.name = name
+        self.currency = currency
+        self.balance = balance
+    }
+}
+
+/// `POST /v1/transfers` body.
+public struct TransferRequest: Codable, Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var amount: String
+    public var currency: String
+
+    public init(from: String, to: String, amount: String, currency: String) {
+        self.from = from
+        self.to = to
+        self.amount = amount
+        self.currency = currency
+    }
+}
+
+/// `POST /v1/transfers` answer (201).
+public struct TransferResponse: Codable, Sendable, Equatable {
+    public var transferID: String
+    public var from: String
+    public var to: String
+    public var amount: String
+    public var currency: String
+    public var balance: String
+    public var createdAt: String
+
+    public init(
+        transferID: String, from: String, to: String, amount: String, currency: String, balance: String,
+        createdAt: String
+    ) {
+        self.transferID = transferID
+        self.from = from
+        self.to = to
+        self.amount = amount
+        self.currency = currency
+        self.balance = balance
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case from, to, amount, currency, balance
+        case transferID = "transfer_id"
+        case createdAt = "created_at"
+    }
+}
+
+/// `client-config.json` in the data directory (SPEC §2): what a client needs to enroll.
+public struct ClientConfig: Codable, Sendable, Equatable {
+    public var enrollURL: String
+    public var apiURL: String
+    public var pins: [String]
+    /// The CA chain (issuing then root), PEM.
+    public var caChain: String
+
+    public init(enrollURL: String, apiURL: String, pins: [String], caChain: String) {
+        self.enrollURL = enrollURL
+        self.apiURL = apiURL
+        self.pins = pins
+        self.caChain = caChain
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pins
+        case enrollURL = "enroll_url"
+        case apiURL = "api_url"
+        case caChain = "ca_chain"
+    }
+}

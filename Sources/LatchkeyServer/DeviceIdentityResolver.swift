@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import LatchkeyPKI
+import LatchkeyProtocol
+import LatchkeyStore
+import NIOCore
+import NIOSSL
+import X509
+
+/// A device whose certificate verified and whose state in the store allows it to call the API.
+public struct VerifiedDevice: Sendable {
+    public let identity: DeviceIdentity
+    public let certificate: Certificate
+}
+
+/// Turns the client certificate of a mutual-TLS connection into a ``VerifiedDevice``, or refuses it.
+///
+/// Guarantees: a device is returned only if the certificate chains to the issuing CA with EKU clientAuth (PKI core),
+/// is known to the store, is not expired or revoked, and its device is active. The store is asked on every request
+/// (one indexed query), so a revocation through any instance applies to the next request. Parsed certificates are
+/// cached by their DER bytes: parsing and chain checks are not repeated per request.
+public actor DeviceIdentityResolver {
+    let validator: ClientCertificateValidator
+    let store: any LatchkeyStore
+    private var parsed: [ByteBuffer: (Certificate, DeviceIdentity)] = [:]
+
+    public init(authority: CertificateAuthority, store: any LatchkeyStore) {
+        self.validator = ClientCertificateValidator(authority: authority)
+        self.store = store
+    }
+
+    static let noCertificate = APIError(.unauthorized, .certificateUnknown, "a client certificate is required")
+
+    public func resolve(channel: any Channel, now: Date = Date()) async throws -> VerifiedDevice {
+        guard let peer = try await channel.nioSSL_peerCertificate().get() else { throw Self.noCertificate }
+        let der = ByteBuffer(bytes: try peer.toDERBytes())
+        let (certificate, identity) = try await parse(der, now: now)
+        if identity.notAfter < now {
+            throw APIError(.unauthorized, .certificateExpired, "the client certificate expired; renew or enroll again")
+        }
+        guard let status = try await store.certificateStatus(serial: identity.serial),
+            status.deviceID == identity.deviceID, status.userID == identity.userID
+        else {
+            throw APIError(.unauthorized, .certificateUnknown, "the client certificate is not known to this server")
+        }
+        if status.deviceStatus != "active" {
+            throw APIError(.unauthorized, .deviceRevoked, "this device was revoked")
+        }
+        if status.certificateRevokedAt != nil {
+            throw APIError(.unauthorized, .certificateRevoked, "this certificate was revoked (renewed or withdrawn)")
+        }
+        return VerifiedDevice(identity: identity, certificate: certificate)
+    }
+
+    private func parse(_ der: ByteBuffer, now: Date) async throws -> (Certificate, DeviceIdentity) {
+        if let cached = parsed[der] { return cached }
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(derEncoded: Array(der.readableBytesView))
+        } catch {
+            throw APIError(.unauthorized, .certificateUnknown, "the client certificate cannot be parsed")
+        }
+        let identity = try await validator.validate(chain: [certificate, validator.issuing], at: now)
+        if parsed.count >= 10_000 { parsed.removeAll(keepingCapacity: true) }
+        parsed[der] = (certificate, identity)
+        return (certificate, identity)
+    }
+}
+
+/// Verifies the device on every API request before any handler runs, and records when it was last seen.
+struct DeviceIdentityMiddleware: RouterMiddleware {
+    typealias Context = LatchkeyRequestContext
+    let resolver: DeviceIdentityResolver
+    let lastSeen: LastSeenRecorder
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        let device = try await resolver.resolve(channel: context.channel)
+        context.device = device
+        context.logger[metadataKey: "device"] = "\(device.identity.deviceID)"
+        await lastSeen.saw(device.identity.deviceID, at: Date())
+        return try await next(request, context)
+    }
+}

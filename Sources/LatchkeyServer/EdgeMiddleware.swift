@@ -1,0 +1,57 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyProtocol
+import Logging
+
+/// The HTTP edge of both listeners: gives each request an id, logs one line per request (method, path, status,
+/// duration; never bodies or headers), and turns every error into the JSON error body with its status.
+struct EdgeMiddleware: RouterMiddleware {
+    typealias Context = LatchkeyRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        let requestID = context.id
+        context.requestID = requestID
+        let started = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            let apiError = Self.apiError(for: error)
+            if apiError.status == .internalServerError {
+                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            }
+            response = try apiError.response(from: request, context: context)
+        }
+        response.headers[.requestID] = requestID
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+                "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
+            ])
+        return response
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    static func apiError(for error: any Error) -> APIError {
+        if let http = error as? HTTPError {
+            switch http.status {
+            case .notFound: return .notFound("no such endpoint")
+            case .methodNotAllowed:
+                return APIError(.methodNotAllowed, "method_not_allowed", "this method is not allowed here")
+            case .contentTooLarge:
+                return APIError(.contentTooLarge, .bodyTooLarge, "the request body is larger than 1 MiB")
+            case .badRequest: return .badRequest("the request is malformed")
+            default: return APIError(http.status, "http_error", http.status.reasonPhrase)
+            }
+        }
+        return APIError.from(error)
+    }
+}

@@ -1,0 +1,249 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import LatchkeyPKI
+import LatchkeyProtocol
+import LatchkeyStore
+import Logging
+import NIOPosix
+import SwiftASN1
+import X509
+
+/// Enrollment with out-of-band verification: a password starts it, a code sent over a second channel and a CSR
+/// complete it.
+///
+/// Guarantees: an unknown user and a wrong password get the same answer after the same bcrypt work; codes are
+/// single use, valid `codeLifetime`, stored only as keyed hashes; an enrollment locks after `maximumCodeAttempts`
+/// wrong codes and an account refuses enrollment after `maximumAccountCodeFailures`; the code is checked before the
+/// CSR, and a refused CSR leaves the enrollment pending; a certificate is returned only after it and its device
+/// are stored.
+public struct EnrollmentAuthority: Sendable {
+    let store: any LatchkeyStore
+    let authority: CertificateAuthority
+    let policy: IssuancePolicy
+    let codes: OneTimeCode
+    let passwords: PasswordHasher
+    let sink: any OutOfBandSink
+    let settings: ServerSettings
+    let apiURL: String
+    let logger: Logger
+
+    public init(
+        store: any LatchkeyStore, authority: CertificateAuthority, settings: ServerSettings, sink: any OutOfBandSink,
+        apiURL: String, logger: Logger
+    ) throws {
+        self.store = store
+        self.authority = authority
+        self.policy = try IssuancePolicy(lifetime: settings.certificateLifetime)
+        self.codes = try OneTimeCode(authority: authority)
+        self.passwords = PasswordHasher(cost: settings.bcryptCost)
+        self.sink = sink
+        self.settings = settings
+        self.apiURL = apiURL
+        self.logger = logger
+    }
+
+    static let invalidCredentials = APIError(.unauthorized, .invalidCredentials, "the username or password is wrong")
+
+    /// `POST /v1/enrollments`.
+    public func start(_ request: EnrollmentStartRequest, clientAddress: String, now: Date = Date()) async throws
+        -> EnrollmentStartResponse
+    {
+        let deviceName = (request.deviceName ?? "device").trimmingCharacters(in: .whitespaces)
+        guard !request.username.isEmpty, request.username.utf8.count <= 256, request.password.utf8.count <= 1024 else {
+            throw Self.invalidCredentials
+        }
+        guard !deviceName.isEmpty, deviceName.count <= 64,
+            !deviceName.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true })
+        else { throw APIError.badRequest("device_name must be 1 to 64 printable characters") }
+
+        let hourAgo = now.addingTimeInterval(-3600)
+        let byAddress = try await store.enrollmentWindow(clientAddress: clientAddress, since: hourAgo)
+        if byAddress.count >= settings.enrollLimitPerAddress {
+            throw Self.rateLimited(byAddress, now: now, what: "from this address")
+        }
+
+        let user = try await store.user(username: request.username)
+        let hasher = passwords
+        let password = request.password
+        let storedHash = user?.passwordHash
+        let verified = try await NIOThreadPool.singleton.runIfActive {
+            hasher.verify(password, storedHash: storedHash)
+        }
+        guard verified, let user, user.status == "active" else { throw Self.invalidCredentials }
+
+        guard user.failedCodeAttempts < settings.maximumAccountCodeFailures else {
+            throw APIError(
+                APIError.locked, "account_locked",
+                "enrollment is refused for this account after too many wrong codes; an operator must reset it")
+        }
+        let byAccount = try await store.enrollmentWindow(userID: user.id, since: hourAgo)
+        if byAccount.count >= settings.enrollLimitPerAccount {
+            throw Self.rateLimited(byAccount, now: now, what: "for this account")
+        }
+
+        let enrollmentID = "enr-" + Self.randomToken(bytes: 16)
+        let code = codes.generate()
+        let expiresAt = now.addingTimeInterval(min(settings.codeLifetime, 600))
+        // Delivered first: if the channel fails, nothing usable is left behind.
+        do {
+            try await sink.deliver(
+                OutOfBandMessage(
+                    kind: .enrollmentCode, to: user.phone, code: code,
+                    body:
+                        "Your Latchkey code is \(code). It enrolls the device \"\(deviceName)\"; if you did not ask, ignore it.",
+                    time: now))
+        } catch {
+            logger.error("out-of-band delivery failed", metadata: ["channel": "\(sink.channel)", "reason": "\(error)"])
+            throw APIError(
+                .badGateway, "oob_delivery_failed",
+                "the one-time code could not be sent over the \(sink.channel) channel; try again later")
+        }
+        try await store.createEnrollment(
+            EnrollmentRecord(
+                id: enrollmentID, userID: user.id, deviceName: deviceName, channel: sink.channel,
+                destination: user.phone,
+                codeHash: codes.hash(code: code, enrollmentID: enrollmentID), expiresAt: expiresAt,
+                clientAddress: clientAddress, createdAt: now))
+        try await store.appendAudit(
+            AuditEntry(
+                time: now, actor: "user:\(user.id)", action: "enrollment.started", subject: enrollmentID,
+                detailsJSON: JSONText.object(["device_name": deviceName, "client_address": clientAddress])))
+        return EnrollmentStartResponse(
+            enrollmentID: enrollmentID, channel: sink.channel, destinationHint: Self.mask(user.phone),
+            expiresAt: Timestamp.string(expiresAt))
+    }
+
+    /// `POST /v1/enrollments/{id}/complete`.
+    public func complete(enrollmentID: String, _ request: EnrollmentCompleteRequest, now: Date = Date()) async throws
+        -> CertificateResponse
+    {
+        guard enrollmentID.utf8.count <= 64, let enrollment = try await store.enrollment(id: enrollmentID) else {
+            throw APIError.notFound("no such enrollment")
+        }
+        switch enrollment.status {
+        case .completed: throw APIError(StoreError(.enrollmentUsed, ""))
+        case .locked: throw APIError(StoreError(.enrollmentLocked, ""))
+        case .expired: throw APIError(StoreError(.enrollmentExpired, ""))
+        case .pending:
+            if enrollment.expiresAt <= now { throw APIError(StoreError(.enrollmentExpired, "")) }
+        }
+        guard let user = try await store.user(id: enrollment.userID) else {
+            throw APIError.notFound("no such enrollment")
+        }
+        guard user.failedCodeAttempts < settings.maximumAccountCodeFailures else {
+            throw APIError(
+                APIError.locked, "account_locked",
+                "enrollment is refused for this account after too many wrong codes; an operator must reset it")
+        }
+
+        let wellFormed =
+            request.code.count >= 6 && request.code.count <= 12 && request.code.allSatisfy { $0.isASCII && $0.isNumber }
+        guard wellFormed,
+            codes.matches(code: request.code, enrollmentID: enrollment.id, storedHash: enrollment.codeHash)
+        else {
+            let outcome = try await store.recordWrongCode(
+                enrollmentID: enrollment.id, limit: settings.maximumCodeAttempts)
+            logger.notice(
+                "wrong enrollment code",
+                metadata: ["enrollment": "\(enrollment.id)", "attempts": "\(outcome.attempts)"])
+            if outcome.locked { throw APIError(StoreError(.enrollmentLocked, "")) }
+            let left = settings.maximumCodeAttempts - outcome.attempts
+            throw APIError(
+                .unauthorized, .codeInvalid, "the code is wrong; \(left) attempt\(left == 1 ? "" : "s") left")
+        }
+
+        let accepted = try CSRIntake.accept(pem: request.csr)
+        let deviceID = "dev-" + UUID().uuidString.lowercased()
+        let certificate = try policy.issue(
+            publicKey: accepted.publicKey, deviceID: deviceID, userID: user.id, authority: authority, now: now)
+        let record = try CertificateRecords.record(certificate, deviceID: deviceID)
+        try await store.completeEnrollment(
+            id: enrollment.id,
+            device: DeviceRecord(id: deviceID, userID: user.id, name: enrollment.deviceName, enrolledAt: now),
+            certificate: record,
+            audit: AuditEntry(
+                time: now, actor: "user:\(user.id)", action: "device.enrolled", subject: deviceID,
+                detailsJSON: JSONText.object([
+                    "enrollment_id": enrollment.id, "serial": record.serial, "key": accepted.keyDescription,
+                    "device_name": enrollment.deviceName,
+                ])),
+            now: now)
+        do {
+            try await sink.deliver(
+                OutOfBandMessage(
+                    kind: .deviceAdded, to: user.phone, code: nil,
+                    body:
+                        "A new device \"\(enrollment.deviceName)\" was added to your account. If this was not you, contact your bank now.",
+                    time: now))
+        } catch {
+            logger.error("new-device notice could not be delivered", metadata: ["device": "\(deviceID)"])
+        }
+        return try CertificateRecords.response(certificate, deviceID: deviceID, authority: authority, apiURL: apiURL)
+    }
+
+    static func rateLimited(_ window: EnrollmentWindow, now: Date, what: String) -> APIError {
+        let oldest = window.oldest ?? now
+        let retryAfter = max(1, Int((oldest.addingTimeInterval(3600).timeIntervalSince(now)).rounded(.up)))
+        return APIError(
+            .tooManyRequests, .rateLimited, "too many enrollment starts \(what); retry after \(retryAfter) seconds",
+            headers: ["Retry-After": String(retryAfter)])
+    }
+
+    /// "+1******0100": the country prefix and the last four digits only.
+    static func mask(_ phone: String) -> String {
+        guard phone.count > 6 else { return String(repeating: "*", count: phone.count) }
+        let head = phone.prefix(2)
+        let tail = phone.suffix(4)
+        return head + String(repeating: "*", count: phone.count - 6) + tail
+    }
+
+    static func randomToken(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let raw = (0..<bytes).map { _ in UInt8.random(in: 0 ... .max, using: &generator) }
+        return Data(raw).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// Shared shapes of issued certificates: the stored record and the API answer.
+public enum CertificateRecords {
+    /// The store's record of an issued certificate: hex serial, validity, SPKI SHA-256 and DER (base64).
+    public static func record(_ certificate: Certificate, deviceID: String) throws -> CertificateRecord {
+        var serializer = DER.Serializer()
+        try serializer.serialize(certificate)
+        let spki = SHA256.hash(data: SPKIPin.subjectPublicKeyInfoDER(certificate.publicKey)).map {
+            String(format: "%02x", $0)
+        }.joined()
+        return CertificateRecord(
+            serial: SerialNumberGenerator.hex(certificate.serialNumber), deviceID: deviceID,
+            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter, spkiSHA256: spki,
+            derBase64: Data(serializer.serializedBytes).base64EncodedString())
+    }
+
+    static func response(_ certificate: Certificate, deviceID: String, authority: CertificateAuthority, apiURL: String)
+        throws -> CertificateResponse
+    {
+        CertificateResponse(
+            deviceID: deviceID, certificate: try certificate.serializeAsPEM().pemString,
+            chain: try authority.chain.map { try $0.serializeAsPEM().pemString }.joined(separator: "\n"),
+            notAfter: Timestamp.string(certificate.notValidAfter), apiURL: apiURL)
+    }
+}
+
+/// RFC 3339 timestamps in UTC, as the API writes them.
+enum Timestamp {
+    static func string(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
+
+/// Small JSON texts for audit details.
+enum JSONText {
+    static func object(_ fields: [String: String]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

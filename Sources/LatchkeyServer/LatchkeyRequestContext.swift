@@ -1,0 +1,49 @@
+import Hummingbird
+import LatchkeyPKI
+import Logging
+import NIOCore
+
+/// The request context of both listeners: the connection's channel (for the peer certificate and address) and,
+/// on the API listener, the verified device identity set by ``DeviceIdentityMiddleware`` before any handler runs.
+public struct LatchkeyRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+    /// The verified device; nil on the enrollment listener.
+    public var device: VerifiedDevice?
+    /// The id the edge gave this request (also in the `X-Request-ID` response header and error bodies).
+    public var requestID: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// Request bodies are limited to 1 MiB (SPEC §4: 413 `body_too_large`).
+    public var maxUploadSize: Int { BodyLimit.maximumBytes }
+
+    /// The client's IP address, for per-address limits.
+    public var clientAddress: String {
+        channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    /// The verified device, or an internal error if a route forgot the identity middleware.
+    func requireDevice() throws -> VerifiedDevice {
+        guard let device else { throw APIError.internalError }
+        return device
+    }
+}
+
+/// The request body limit and its refusal.
+enum BodyLimit {
+    static let maximumBytes = 1 << 20
+
+    /// Collects a request body, refusing one over the limit with 413 `body_too_large`.
+    static func collect(_ request: Request) async throws -> ByteBuffer {
+        var request = request
+        do {
+            return try await request.collectBody(upTo: maximumBytes)
+        } catch {
+            throw APIError(.contentTooLarge, .bodyTooLarge, "the request body is larger than 1 MiB")
+        }
+    }
+}

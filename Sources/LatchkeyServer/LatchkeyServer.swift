@@ -1,0 +1,185 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import LatchkeyPKI
+import LatchkeyProtocol
+import LatchkeyStore
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `latchkey serve`: the enrollment listener (TLS) and the API listener (mutual TLS) over one data directory.
+///
+/// Guarantees: the first run creates the data directory (SPEC §2); later runs reuse it; key files readable by others
+/// stop the start; SIGINT/SIGTERM stop both listeners gracefully (in-flight requests finish), flush `last_seen_at`
+/// and close the store.
+public struct LatchkeyServer {
+    public struct Options: Sendable {
+        public var dataDirectory: DataDirectory
+        public var database: DatabaseURL?
+        public var settings = ServerSettings()
+        public var oob = "outbox"
+        public var demo = false
+
+        public init(dataDirectory: DataDirectory) {
+            self.dataDirectory = dataDirectory
+        }
+    }
+
+    let options: Options
+    let logger: Logger
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs until SIGINT or SIGTERM. `announce` receives the lines to print once both listeners accept connections.
+    public func run(announce: @escaping @Sendable (String) -> Void) async throws {
+        let directory = options.dataDirectory
+        var settings = options.settings
+        try FileManager.default.createDirectory(
+            atPath: directory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if !directory.hasAuthority {
+            _ = try directory.initializePKI(hostnames: settings.certificateHostnames)
+        }
+        let authority = try directory.loadAuthority()
+        let server = try directory.loadServerIdentity()
+        if settings.enrollPort == 0 { settings.enrollPort = try FreePort.find(host: settings.host) }
+        if settings.apiPort == 0 { settings.apiPort = try FreePort.find(host: settings.host) }
+        let enrollURL = "https://\(settings.urlHost):\(settings.enrollPort)"
+        let apiURL = "https://\(settings.urlHost):\(settings.apiPort)"
+
+        let store = try await SQLStore.open(options.database ?? .sqlite(path: directory.databasePath), logger: logger)
+        let httpClient = OutOfBandHTTPClient()
+        do {
+            if options.demo {
+                let path = try await DemoUser.ensure(
+                    store: store, directory: directory, bcryptCost: settings.bcryptCost)
+                announce("demo user alice: credentials in \(path)")
+            }
+            let sink = try OutOfBandSinkFactory.make(
+                options.oob, outboxPath: directory.outboxPath, httpClient: httpClient)
+            let enrollment = try EnrollmentAuthority(
+                store: store, authority: authority, settings: settings, sink: sink, apiURL: apiURL, logger: logger)
+            let devices = try DeviceAuthority(store: store, authority: authority, settings: settings, apiURL: apiURL)
+            let lastSeen = LastSeenRecorder(store: store, logger: logger)
+            let resolver = DeviceIdentityResolver(authority: authority, store: store)
+            let chainPEM = try authority.chain.map { try $0.serializeAsPEM().pemString }.joined(separator: "\n")
+
+            let ready = Readiness(expected: 2) {
+                let config = ClientConfig(
+                    enrollURL: enrollURL, apiURL: apiURL, pins: server.pins.map(\.description), caChain: chainPEM)
+                do {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                    let text = String(decoding: try encoder.encode(config), as: UTF8.self) + "\n"
+                    try SecureFile.write(text, to: directory.clientConfigPath, mode: 0o644, overwrite: true)
+                } catch {
+                    announce("warning: could not write \(directory.clientConfigPath)")
+                }
+                announce("enrollment \(enrollURL)")
+                announce("api        \(apiURL)")
+                announce("pins       \(server.pins.map(\.description).joined(separator: " "))")
+                announce("config     \(directory.clientConfigPath)")
+                announce("ready")
+            }
+            let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(settings.idleTimeoutSeconds))
+            let enrollApp = Application(
+                router: EnrollmentRoutes.router(enrollment: enrollment, caChainPEM: chainPEM),
+                server: try .tls(
+                    .http1(configuration: http1),
+                    tlsConfiguration: ServerTLS.enrollment(server: server, authority: authority)),
+                configuration: .init(address: .hostname(settings.host, port: settings.enrollPort), serverName: nil),
+                onServerRunning: { _ in await ready.arrived() },
+                logger: logger)
+            let apiApp = Application(
+                router: APIRoutes.router(
+                    devices: devices, bank: DemoBank(store: store), resolver: resolver, lastSeen: lastSeen),
+                server: try .tls(
+                    .http1(configuration: http1), tlsConfiguration: ServerTLS.api(server: server, authority: authority)),
+                configuration: .init(address: .hostname(settings.host, port: settings.apiPort), serverName: nil),
+                onServerRunning: { _ in await ready.arrived() },
+                logger: logger)
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [
+                        .init(service: enrollApp), .init(service: apiApp),
+                        .init(service: lastSeen),
+                    ],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            try await group.run()
+            await lastSeen.flush()
+        } catch {
+            try? await httpClient.shutdown()
+            try? await store.close()
+            throw error
+        }
+        try? await httpClient.shutdown()
+        try await store.close()
+    }
+}
+
+/// Calls `action` once `expected` listeners said they are running.
+actor Readiness {
+    let expected: Int
+    let action: @Sendable () -> Void
+    private var count = 0
+
+    init(expected: Int, action: @escaping @Sendable () -> Void) {
+        self.expected = expected
+        self.action = action
+    }
+
+    func arrived() {
+        count += 1
+        if count == expected { action() }
+    }
+}
+
+/// Picks a free TCP port on a host by binding port 0 and releasing it.
+enum FreePort {
+    static func find(host: String) throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw PKIError(.fileError, "cannot open a socket") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr(host == "0.0.0.0" || host == "localhost" ? "127.0.0.1" : host)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw PKIError(.fileError, "cannot find a free port on \(host)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// The demo user of `serve --demo`: alice, phone +15555550100, with a generated password in a 0600 file.
+enum DemoUser {
+    static func ensure(store: any LatchkeyStore, directory: DataDirectory, bcryptCost: UInt8) async throws -> String {
+        let path = directory.path + "/demo-credentials.txt"
+        if try await store.user(username: "alice") != nil, FileManager.default.fileExists(atPath: path) { return path }
+        guard try await store.user(username: "alice") == nil else { return path }
+        let password = EnrollmentAuthority.randomToken(bytes: 15)
+        try await UserAdministration(store: store, bcryptCost: bcryptCost).addUser(
+            username: "alice", phone: "+15555550100", email: "alice@example.com", password: password)
+        try SecureFile.write("username=alice\npassword=\(password)\n", to: path, mode: 0o600, overwrite: true)
+        return path
+    }
+}

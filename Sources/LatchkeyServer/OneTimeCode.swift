@@ -1,0 +1,66 @@
+import Crypto
+import Foundation
+import LatchkeyPKI
+
+/// Makes and checks out-of-band one-time codes (NIST SP 800-63B §5.1.3).
+///
+/// Guarantees: codes are `digits` decimal digits from the system CSPRNG (uniform, no modulo bias); only an
+/// HMAC-SHA256 of the code under a server key, bound to the enrollment id, is ever stored; comparison is constant
+/// time. The key is derived (HKDF) from the issuing CA key, so every instance that shares the CA shares it.
+struct OneTimeCode: Sendable {
+    static let digits = 8
+    private let key: SymmetricKey
+
+    init(key: SymmetricKey) {
+        self.key = key
+    }
+
+    /// The key derived from the issuing CA's private key.
+    init(authority: CertificateAuthority) throws {
+        let material = try authority.issuingKey.serializeAsPEM().derBytes
+        self.key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: material), info: Data("latchkey one-time code v1".utf8),
+            outputByteCount: 32)
+    }
+
+    /// A new code.
+    func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<Self.digits).map { _ in Character(String(UInt8.random(in: 0...9, using: &generator))) })
+    }
+
+    /// The stored form of a code for one enrollment, as lowercase hex.
+    func hash(code: String, enrollmentID: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(enrollmentID):\(code)".utf8), using: key)
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Whether `code` matches `storedHash`, compared in constant time.
+    func matches(code: String, enrollmentID: String, storedHash: String) -> Bool {
+        guard let stored = Self.bytes(hex: storedHash) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(
+            stored, authenticating: Data("\(enrollmentID):\(code)".utf8), using: key)
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        let chars = Array(hex.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var result: [UInt8] = []
+        result.reserveCapacity(chars.count / 2)
+        var index = 0
+        while index < chars.count {
+            guard let high = nibble(chars[index]), let low = nibble(chars[index + 1]) else { return nil }
+            result.append(high << 4 | low)
+            index += 2
+        }
+        return result
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
+    }
+}

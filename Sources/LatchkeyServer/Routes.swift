@@ -1,0 +1,93 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyPKI
+import LatchkeyProtocol
+import NIOCore
+
+/// JSON responses with a status.
+struct JSONResponse<Body: Encodable & Sendable>: ResponseGenerator {
+    let status: HTTPResponse.Status
+    let body: Body
+
+    init(_ status: HTTPResponse.Status, _ body: Body) {
+        self.status = status
+        self.body = body
+    }
+
+    init(_ body: Body) {
+        self.init(.ok, body)
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(body)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The routes of the enrollment listener (TLS, server authentication only). Handlers decode, call, encode.
+enum EnrollmentRoutes {
+    static func router(enrollment: EnrollmentAuthority, caChainPEM: String) -> Router<LatchkeyRequestContext> {
+        let router = Router(context: LatchkeyRequestContext.self)
+        router.add(middleware: EdgeMiddleware())
+        router.get("/v1/health") { _, _ in JSONResponse(["status": "ok"]) }
+        router.get("/v1/ca") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/pem-certificate-chain"],
+                body: .init(byteBuffer: ByteBuffer(string: caChainPEM)))
+        }
+        router.post("/v1/enrollments") { request, context in
+            let body = try await BodyLimit.collect(request)
+            let start = try StrictJSON.decode(
+                EnrollmentStartRequest.self, from: body, allowedFields: ["username", "password", "device_name"])
+            return JSONResponse(.created, try await enrollment.start(start, clientAddress: context.clientAddress))
+        }
+        router.post("/v1/enrollments/:id/complete") { request, context in
+            let id = try context.parameters.require("id")
+            let body = try await BodyLimit.collect(request)
+            let complete = try StrictJSON.decode(
+                EnrollmentCompleteRequest.self, from: body, allowedFields: ["code", "csr"])
+            return JSONResponse(.created, try await enrollment.complete(enrollmentID: id, complete))
+        }
+        return router
+    }
+}
+
+/// The routes of the API listener (mutual TLS). Every route runs after ``DeviceIdentityMiddleware``.
+enum APIRoutes {
+    static func router(
+        devices: DeviceAuthority, bank: DemoBank, resolver: DeviceIdentityResolver, lastSeen: LastSeenRecorder
+    ) -> Router<LatchkeyRequestContext> {
+        let router = Router(context: LatchkeyRequestContext.self)
+        router.add(middleware: EdgeMiddleware())
+        router.add(middleware: DeviceIdentityMiddleware(resolver: resolver, lastSeen: lastSeen))
+        router.get("/v1/me") { _, context in JSONResponse(try await devices.me(try context.requireDevice())) }
+        router.post("/v1/certificates/renew") { request, context in
+            let body = try await BodyLimit.collect(request)
+            let renew = try StrictJSON.decode(RenewRequest.self, from: body, allowedFields: ["csr"])
+            return JSONResponse(.created, try await devices.renew(try context.requireDevice(), renew))
+        }
+        router.get("/v1/devices") { _, context in JSONResponse(try await devices.devices(try context.requireDevice())) }
+        router.delete("/v1/devices/:id") { _, context in
+            try await devices.revoke(try context.requireDevice(), deviceID: try context.parameters.require("id"))
+            return Response(status: .noContent)
+        }
+        router.get("/v1/nonce") { _, context in JSONResponse(try await devices.nonce(try context.requireDevice())) }
+        router.get("/v1/accounts") { _, context in JSONResponse(try await bank.accounts(try context.requireDevice())) }
+        router.post("/v1/transfers") { request, context in
+            let body = try await BodyLimit.collect(request)
+            let transfer = try StrictJSON.decode(
+                TransferRequest.self, from: body, allowedFields: ["from", "to", "amount", "currency"])
+            let device = try context.requireDevice()
+            let evidence = JSONText.object([
+                "serial": device.identity.serial, "body": String(buffer: body),
+            ])
+            return JSONResponse(.created, try await bank.transfer(device, transfer, evidence: evidence))
+        }
+        return router
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import LatchkeyPKI
+
+/// How `latchkey serve` runs: addresses, lifetimes and abuse limits. Defaults follow SPEC §1 and NIST SP 800-63B.
+public struct ServerSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var enrollPort = 8443
+    public var apiPort = 8444
+    /// Device certificate lifetime (`--cert-lifetime`, default 7 days).
+    public var certificateLifetime: TimeInterval = IssuancePolicy.defaultLifetime
+    /// How long a one-time code is valid (at most 10 minutes).
+    public var codeLifetime: TimeInterval = 600
+    /// Wrong codes per enrollment before it locks.
+    public var maximumCodeAttempts = 5
+    /// Wrong codes per account before enrollment is refused until an operator resets it.
+    public var maximumAccountCodeFailures = 100
+    /// Enrollment starts allowed per hour per account and per client address.
+    public var enrollLimitPerAccount = 20
+    public var enrollLimitPerAddress = 60
+    /// Nonce lifetime for signed requests.
+    public var nonceLifetime: TimeInterval = 120
+    /// bcrypt cost for passwords.
+    public var bcryptCost: UInt8 = 11
+    /// Seconds an idle connection is kept (also bounds a client that dribbles its headers).
+    public var idleTimeoutSeconds: Int64 = 30
+
+    public init() {}
+
+    /// The host names the server certificate covers for `host`.
+    public var certificateHostnames: [String] {
+        var names = ["localhost", "127.0.0.1"]
+        if !["0.0.0.0", "::", "localhost", "127.0.0.1"].contains(host) { names.append(host) }
+        return names
+    }
+
+    /// The host to put in URLs: a wildcard listen address is reached as 127.0.0.1.
+    public var urlHost: String {
+        if host == "0.0.0.0" || host == "::" { return "127.0.0.1" }
+        return host.contains(":") ? "[\(host)]" : host
+    }
+}
+
+/// Parses durations such as `7d`, `12h`, `30m`, `90s` (or plain seconds).
+public enum DurationText {
+    public static func seconds(_ text: String) -> TimeInterval? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        guard let last = text.last else { return nil }
+        if let unit = units[last], let value = Double(text.dropLast()), value > 0 { return value * unit }
+        if let value = Double(text), value > 0 { return value }
+        return nil
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real `latchkey serve` process on free ports of 127.0.0.1, over a fresh (or given) data directory.
+public final class ServerProcess: @unchecked Sendable {
+    public let dataDirectory: String
+    public let enrollURL: String
+    public let apiURL: String
+    public let pins: [String]
+    public let logPath: String
+    private let process: Process
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
+    }
+
+    /// Starts the server and returns once it printed `ready`; `arguments` are added to `serve`.
+    public init(
+        dataDirectory: String? = nil, arguments: [String] = [], environment: [String: String] = [:],
+        logLevel: String = "info"
+    ) throws {
+        let directory = try dataDirectory ?? Shell.temporaryDirectory("latchkey-server") + "/data"
+        self.dataDirectory = directory
+        self.logPath = directory + ".log"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Shell.latchkeyBinary)
+        process.arguments =
+            [
+                "serve", "--data-dir", directory, "--enroll-port", "0", "--api-port", "0", "--bcrypt-cost", "10",
+                "--log-level", logLevel,
+            ] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: logPath)
+        try process.run()
+        self.process = process
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !text.contains("latchkey: ready\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty || Date() > deadline {
+                process.terminate()
+                let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                throw Failure(description: "latchkey serve did not start: \(text) \(log)")
+            }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        func value(_ label: String) -> String {
+            text.split(separator: "\n").first { $0.hasPrefix("latchkey: \(label) ") }
+                .map { String($0.dropFirst("latchkey: \(label) ".count)).trimmingCharacters(in: .whitespaces) } ?? ""
+        }
+        self.enrollURL = value("enrollment")
+        self.apiURL = value("api")
+        self.pins = value("pins").split(separator: " ").map(String.init)
+        self.startupOutput = text
+    }
+
+    /// What the server printed up to `ready`.
+    public let startupOutput: String
+
+    public var rootCertificatePath: String { dataDirectory + "/ca/root.pem" }
+    public var outboxPath: String { dataDirectory + "/outbox.jsonl" }
+    public var databaseURL: String { "sqlite:\(dataDirectory)/latchkey.sqlite" }
+
+    /// The demo user's password (servers started with `--demo`).
+    public var demoPassword: String {
+        let text = (try? String(contentsOfFile: dataDirectory + "/demo-credentials.txt", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").first { $0.hasPrefix("password=") }.map { String($0.dropFirst(9)) } ?? ""
+    }
+
+    /// The newest one-time code the outbox holds for `phone`.
+    public func latestCode() throws -> String {
+        let lines = try String(contentsOfFile: outboxPath, encoding: .utf8).split(separator: "\n")
+        for line in lines.reversed() {
+            if let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let code = object["code"] as? String
+            {
+                return code
+            }
+        }
+        throw Failure(description: "no code in the outbox")
+    }
+
+    /// Runs a `latchkey` command on this server's data directory.
+    public func latchkey(_ arguments: [String], stdin: String? = nil) throws -> Shell.Result {
+        try Shell.run(
+            [Shell.latchkeyBinary] + arguments + ["--data-dir", dataDirectory], stdin: stdin.map { Data($0.utf8) })
+    }
+
+    /// Sends SIGTERM and waits for the process to end; returns its exit status.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM) -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import LatchkeyServer
+import LatchkeyStore
+import Logging
+
+/// `latchkey serve`: run the enrollment and API listeners on a data directory.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the enrollment listener (TLS) and the API listener (mutual TLS).",
+        discussion: """
+            The first run creates the data directory: CA, server TLS key and certificate, backup key, SQLite database \
+            and client-config.json. Later runs reuse it. Stops cleanly on SIGINT/SIGTERM. Port 0 picks a free port.
+            """
+    )
+
+    @OptionGroup var data: DataDirectoryOptions
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(name: .customLong("enroll-port"), help: "Port of the enrollment listener.") var enrollPort = 8443
+    @Option(name: .customLong("api-port"), help: "Port of the API listener (mutual TLS).") var apiPort = 8444
+    @Option(
+        help:
+            "Out-of-band sink: outbox (DATA_DIR/outbox.jsonl), webhook:URL (secret in LATCHKEY_WEBHOOK_SECRET), or twilio (TWILIO_* variables)."
+    )
+    var oob = "outbox"
+    @Option(name: .customLong("cert-lifetime"), help: "Device certificate lifetime, such as 7d, 12h, 30m.")
+    var certLifetime = "7d"
+    @Option(name: .customLong("code-lifetime"), help: "One-time code lifetime (at most 10m).") var codeLifetime = "10m"
+    @Option(name: .customLong("enroll-limit-account"), help: "Enrollment starts allowed per hour per account.")
+    var enrollLimitAccount = 20
+    @Option(name: .customLong("enroll-limit-address"), help: "Enrollment starts allowed per hour per client address.")
+    var enrollLimitAddress = 60
+    @Option(name: .customLong("bcrypt-cost"), help: "bcrypt cost for passwords (10 to 14).") var bcryptCost = 11
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Flag(
+        help:
+            "Add the demo user alice (phone +15555550100) if absent; her password goes to DATA_DIR/demo-credentials.txt."
+    )
+    var demo = false
+
+    func validate() throws {
+        guard DurationText.seconds(certLifetime) != nil else {
+            throw ValidationError("--cert-lifetime must look like 7d, 12h, 30m or 90s")
+        }
+        guard let code = DurationText.seconds(codeLifetime), code <= 600 else {
+            throw ValidationError("--code-lifetime must be a duration of at most 10m")
+        }
+        guard (10...14).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be 10 to 14") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard enrollLimitAccount > 0, enrollLimitAddress > 0 else {
+            throw ValidationError("enrollment limits must be positive")
+        }
+    }
+
+    func run() async throws {
+        var options = LatchkeyServer.Options(dataDirectory: data.directory)
+        options.database = data.database == nil ? nil : try data.databaseURL()
+        options.oob = oob
+        options.demo = demo
+        options.settings.host = host
+        options.settings.enrollPort = enrollPort
+        options.settings.apiPort = apiPort
+        options.settings.certificateLifetime = DurationText.seconds(certLifetime)!
+        options.settings.codeLifetime = DurationText.seconds(codeLifetime)!
+        options.settings.enrollLimitPerAccount = enrollLimitAccount
+        options.settings.enrollLimitPerAddress = enrollLimitAddress
+        options.settings.bcryptCost = UInt8(bcryptCost)
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "latchkey")
+        logger.logLevel = level
+        try await LatchkeyServer(options: options, logger: logger).run { line in
+            FileHandle.standardOutput.write(Data(("latchkey: " + line + "\n").utf8))
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import LatchkeyTestSupport
+import Testing
+
+/// One demo server shared by the end-to-end tests that need no special settings.
+let sharedServer: ServerProcess = try! ServerProcess(arguments: ["--demo"])
+
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures").path
+
+/// A device as an outside client makes it: an openssl key and CSR, enrolled with curl.
+struct OutsideDevice {
+    let directory: String
+    let keyPath: String
+    let certificatePath: String
+    let deviceID: String
+    let serial: String
+
+    static func makeCSR(
+        in directory: String, newkey: [String] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    )
+        throws -> (csr: String, key: String)
+    {
+        let key = directory + "/device-\(UUID().uuidString.prefix(6)).key"
+        return (try OpenSSL.makeCSR(newkey: newkey, keyPath: key), key)
+    }
+
+    /// Starts an enrollment with curl and returns its id.
+    static func start(_ server: ServerProcess, username: String, password: String, name: String = "phone") throws
+        -> Curl.Response
+    {
+        try Curl.request(
+            "POST", server.enrollURL + "/v1/enrollments",
+            json: ["username": username, "password": password, "device_name": name], caFile: server.rootCertificatePath)
+    }
+
+    static func complete(_ server: ServerProcess, id: String, code: String, csr: String) throws -> Curl.Response {
+        try Curl.request(
+            "POST", server.enrollURL + "/v1/enrollments/\(id)/complete", json: ["code": code, "csr": csr],
+            caFile: server.rootCertificatePath)
+    }
+
+    /// The whole enrollment: start, code from the outbox, complete with an openssl CSR.
+    static func enroll(_ server: ServerProcess, user: TestUser) throws -> OutsideDevice {
+        let directory = try Shell.temporaryDirectory("device")
+        let started = try start(server, username: user.username, password: user.password)
+        try #require(started.status == 201, "start: \(started.status) \(started.body)")
+        let id = try #require(started.json?["enrollment_id"] as? String)
+        let (csr, key) = try makeCSR(in: directory)
+        let completed = try complete(server, id: id, code: try server.code(to: user.phone), csr: csr)
+        try #require(completed.status == 201, "complete: \(completed.status) \(completed.body)")
+        let certificatePath = directory + "/device.pem"
+        try (completed.json?["certificate"] as? String ?? "").write(
+            toFile: certificatePath, atomically: true, encoding: .utf8)
+        let serial = try OpenSSL.run(["x509", "-in", certificatePath, "-noout", "-serial"]).stdout
+            .replacingOccurrences(of: "serial=", with: "").trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        return OutsideDevice(
+            directory: directory, keyPath: key, certificatePath: certificatePath,
+            deviceID: completed.json?["device_id"] as? String ?? "", serial: serial)
+    }
+
+    func call(_ server: ServerProcess, _ method: String, _ path: String, json: Any? = nil) throws -> Curl.Response {
+        try Curl.request(
+            method, server.apiURL + path, json: json, caFile: server.rootCertificatePath, certificate: certificatePath,
+            key: keyPath)
+    }
+}
+
+/// A user made for one test with `latchkey user add`, with a phone of its own so its codes can be told apart.
+struct TestUser {
+    let username: String
+    let password: String
+    let phone: String
+
+    static func add(_ server: ServerProcess) throws -> TestUser {
+        let username = "u" + UUID().uuidString.prefix(8).lowercased()
+        let phone = "+1555" + String(UInt32.random(in: 1_000_000...9_999_999))
+        let password = "pw-" + UUID().uuidString
+        let result = try server.latchkey(
+            ["user", "add", "--username", username, "--phone", phone, "--password-stdin", "--bcrypt-cost", "10"],
+            stdin: password + "\n")
+        try #require(result.status == 0, "user add: \(result.stderr)")
+        return TestUser(username: username, password: password, phone: phone)
+    }
+}
+
+extension ServerProcess {
+    /// The newest one-time code the outbox holds for a phone number.
+    func code(to phone: String) throws -> String {
+        let lines = try String(contentsOfFile: outboxPath, encoding: .utf8).split(separator: "\n")
+        for line in lines.reversed() {
+            if let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                object["to"] as? String == phone, let code = object["code"] as? String
+            {
+                return code
+            }
+        }
+        throw ServerProcess.Failure(description: "no code for \(phone) in the outbox")
+    }
+}
