@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The local HTTP stand-in for an SMS provider or webhook gateway (`Tests/Fixtures/fake_gateway.py`).
 public final class FakeGateway: @unchecked Sendable {
     public let port: Int
@@ -25,6 +29,7 @@ public final class FakeGateway: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
+        ChildProcesses.register(process.processIdentifier)
         self.process = process
         var text = ""
         while !text.contains("\n") {
@@ -52,8 +57,9 @@ public final class FakeGateway: @unchecked Sendable {
         }
     }
 
+    /// SIGKILL: children of the test runner inherit a signal mask that blocks SIGTERM.
     deinit {
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 }

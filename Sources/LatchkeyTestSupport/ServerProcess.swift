@@ -39,6 +39,7 @@ public final class ServerProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
+        ChildProcesses.register(process.processIdentifier)
         self.process = process
         var text = ""
         let deadline = Date().addingTimeInterval(60)
@@ -107,8 +108,27 @@ public final class ServerProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+        }
+    }
+}
+
+/// Child processes started by tests, killed when the test process exits (a shared server outlives every test).
+public enum ChildProcesses {
+    nonisolated(unsafe) private static var pids: [pid_t] = []
+    nonisolated(unsafe) private static var installed = false
+    private static let lock = NSLock()
+
+    public static func register(_ pid: pid_t) {
+        lock.lock()
+        defer { lock.unlock() }
+        pids.append(pid)
+        if !installed {
+            installed = true
+            atexit {
+                for pid in ChildProcesses.pids { kill(pid, SIGKILL) }
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ public final class OutOfBandHTTPClient: Sendable {
 
     public init() {
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(10))
+        configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
         configuration.redirectConfiguration = .disallow
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
