@@ -10,6 +10,8 @@ public struct LatchkeyRequestContext: RequestContext {
     public let channel: any Channel
     /// The verified device; nil on the enrollment listener.
     public var device: VerifiedDevice?
+    /// The evidence of a verified request signature (JSON), set by ``SignatureMiddleware``.
+    public var signatureEvidence: String?
     /// The id the edge gave this request (also in the `X-Request-ID` response header and error bodies).
     public var requestID: String?
 

@@ -103,7 +103,8 @@ public struct LatchkeyServer {
                 logger: logger)
             let apiApp = Application(
                 router: APIRoutes.router(
-                    devices: devices, bank: DemoBank(store: store), resolver: resolver, lastSeen: lastSeen),
+                    devices: devices, bank: DemoBank(store: store), resolver: resolver, lastSeen: lastSeen,
+                    signatures: SignatureMiddleware(store: store)),
                 server: try .tls(
                     .http1(configuration: http1), tlsConfiguration: ServerTLS.api(server: server, authority: authority)),
                 configuration: .init(address: .hostname(settings.host, port: settings.apiPort), serverName: nil),

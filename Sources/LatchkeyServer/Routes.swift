@@ -60,11 +60,13 @@ enum EnrollmentRoutes {
 /// The routes of the API listener (mutual TLS). Every route runs after ``DeviceIdentityMiddleware``.
 enum APIRoutes {
     static func router(
-        devices: DeviceAuthority, bank: DemoBank, resolver: DeviceIdentityResolver, lastSeen: LastSeenRecorder
+        devices: DeviceAuthority, bank: DemoBank, resolver: DeviceIdentityResolver, lastSeen: LastSeenRecorder,
+        signatures: SignatureMiddleware
     ) -> Router<LatchkeyRequestContext> {
         let router = Router(context: LatchkeyRequestContext.self)
         router.add(middleware: EdgeMiddleware())
         router.add(middleware: DeviceIdentityMiddleware(resolver: resolver, lastSeen: lastSeen))
+        router.add(middleware: signatures)
         router.get("/v1/me") { _, context in JSONResponse(try await devices.me(try context.requireDevice())) }
         router.post("/v1/certificates/renew") { request, context in
             let body = try await BodyLimit.collect(request)
@@ -83,9 +85,7 @@ enum APIRoutes {
             let transfer = try StrictJSON.decode(
                 TransferRequest.self, from: body, allowedFields: ["from", "to", "amount", "currency"])
             let device = try context.requireDevice()
-            let evidence = JSONText.object([
-                "serial": device.identity.serial, "body": String(buffer: body),
-            ])
+            guard let evidence = context.signatureEvidence else { throw APIError.internalError }
             return JSONResponse(.created, try await bank.transfer(device, transfer, evidence: evidence))
         }
         return router

@@ -30,6 +30,11 @@ public enum AuditChain {
         public let sequence: Int64
         public let reason: String
         public var description: String { "audit chain broken at sequence \(sequence): \(reason)" }
+
+        public init(sequence: Int64, reason: String) {
+            self.sequence = sequence
+            self.reason = reason
+        }
     }
 
     /// Walks the events in order; returns the first break, or nil if the whole chain verifies up to the head.

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The local HTTP stand-in for an SMS provider or webhook gateway (`Tests/Fixtures/fake_gateway.py`).

@@ -11,6 +11,8 @@ public final class ServerProcess: @unchecked Sendable {
     public let apiURL: String
     public let pins: [String]
     public let logPath: String
+    /// The `--database` the server was started with, if any (passed on to `latchkey(_:)` commands).
+    public let database: String?
     private let process: Process
 
     public struct Failure: Error, CustomStringConvertible {
@@ -25,6 +27,11 @@ public final class ServerProcess: @unchecked Sendable {
     ) throws {
         let directory = try dataDirectory ?? Shell.temporaryDirectory("latchkey-server") + "/data"
         self.dataDirectory = directory
+        if let index = arguments.firstIndex(of: "--database"), index + 1 < arguments.count {
+            self.database = arguments[index + 1]
+        } else {
+            self.database = nil
+        }
         self.logPath = directory + ".log"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Shell.latchkeyBinary)
@@ -67,7 +74,7 @@ public final class ServerProcess: @unchecked Sendable {
 
     public var rootCertificatePath: String { dataDirectory + "/ca/root.pem" }
     public var outboxPath: String { dataDirectory + "/outbox.jsonl" }
-    public var databaseURL: String { "sqlite:\(dataDirectory)/latchkey.sqlite" }
+    public var databaseURL: String { database ?? "sqlite:\(dataDirectory)/latchkey.sqlite" }
 
     /// The demo user's password (servers started with `--demo`).
     public var demoPassword: String {
@@ -91,7 +98,9 @@ public final class ServerProcess: @unchecked Sendable {
     /// Runs a `latchkey` command on this server's data directory.
     public func latchkey(_ arguments: [String], stdin: String? = nil) throws -> Shell.Result {
         try Shell.run(
-            [Shell.latchkeyBinary] + arguments + ["--data-dir", dataDirectory], stdin: stdin.map { Data($0.utf8) })
+            [Shell.latchkeyBinary] + arguments + ["--data-dir", dataDirectory]
+                + (database.map { ["--database", $0] } ?? []),
+            stdin: stdin.map { Data($0.utf8) })
     }
 
     /// Sends SIGTERM and waits for the process to end; returns its exit status.

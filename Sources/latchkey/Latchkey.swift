@@ -12,7 +12,8 @@ struct Latchkey: AsyncParsableCommand {
         abstract: "Device-bound client certificates for mobile APIs: a private CA, out-of-band enrollment, mutual TLS.",
         discussion: "Exit status: 0 success, 1 a refused or failed operation, 2 bad usage.",
         subcommands: [
-            ServeCommand.self, CACommand.self, UserCommand.self, DeviceCommand.self, BenchCommand.self,
+            ServeCommand.self, CACommand.self, UserCommand.self, DeviceCommand.self, AuditCommand.self,
+            BenchCommand.self,
         ]
     )
 }

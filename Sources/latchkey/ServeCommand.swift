@@ -27,6 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cert-lifetime"), help: "Device certificate lifetime, such as 7d, 12h, 30m.")
     var certLifetime = "7d"
     @Option(name: .customLong("code-lifetime"), help: "One-time code lifetime (at most 10m).") var codeLifetime = "10m"
+    @Option(name: .customLong("nonce-lifetime"), help: "Lifetime of a nonce for signed requests (at most 5m).")
+    var nonceLifetime = "2m"
     @Option(name: .customLong("enroll-limit-account"), help: "Enrollment starts allowed per hour per account.")
     var enrollLimitAccount = 20
     @Option(name: .customLong("enroll-limit-address"), help: "Enrollment starts allowed per hour per client address.")
@@ -46,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard let code = DurationText.seconds(codeLifetime), code <= 600 else {
             throw ValidationError("--code-lifetime must be a duration of at most 10m")
         }
+        guard let nonce = DurationText.seconds(nonceLifetime), nonce <= 300 else {
+            throw ValidationError("--nonce-lifetime must be a duration of at most 5m")
+        }
         guard (10...14).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be 10 to 14") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard enrollLimitAccount > 0, enrollLimitAddress > 0 else {
@@ -63,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.settings.apiPort = apiPort
         options.settings.certificateLifetime = DurationText.seconds(certLifetime)!
         options.settings.codeLifetime = DurationText.seconds(codeLifetime)!
+        options.settings.nonceLifetime = DurationText.seconds(nonceLifetime)!
         options.settings.enrollLimitPerAccount = enrollLimitAccount
         options.settings.enrollLimitPerAddress = enrollLimitAddress
         options.settings.bcryptCost = UInt8(bcryptCost)

@@ -163,7 +163,7 @@ import Testing
     @Test func aUserCannotRevokeAnotherUsersDevice() throws {
         let alice = try OutsideDevice.enroll(server, user: try TestUser.add(server))
         let mallory = try OutsideDevice.enroll(server, user: try TestUser.add(server))
-        let attempt = try mallory.call(server, "DELETE", "/v1/devices/\(alice.deviceID)")
+        let attempt = try mallory.signedCall(server, "DELETE", "/v1/devices/\(alice.deviceID)")
         #expect(attempt.status == 404)
         #expect(try alice.call(server, "GET", "/v1/me").status == 200)
     }
@@ -222,22 +222,19 @@ import Testing
             as? [[String: Any]] ?? []
         let from = try #require(accounts.first?["id"] as? String)
         let to = try #require(accounts.last?["id"] as? String)
-        let ok = try device.call(
-            server, "POST", "/v1/transfers", json: ["from": from, "to": to, "amount": "12.34", "currency": "EUR"])
+        func transfer(_ device: OutsideDevice, _ amount: String) throws -> Curl.Response {
+            try device.signedCall(
+                server, "POST", "/v1/transfers",
+                body: "{\"from\":\"\(from)\",\"to\":\"\(to)\",\"amount\":\(amount),\"currency\":\"EUR\"}")
+        }
+        let ok = try transfer(device, "\"12.34\"")
         #expect(ok.status == 201)
         #expect(ok.json?["balance"] as? String == "987.66")
-        let negative = try device.call(
-            server, "POST", "/v1/transfers", json: ["from": from, "to": to, "amount": "-1", "currency": "EUR"])
-        #expect(negative.status == 400)
-        let float = try device.call(
-            server, "POST", "/v1/transfers", json: ["from": from, "to": to, "amount": 1.5, "currency": "EUR"])
-        #expect(float.status == 400)
-        let tooMuch = try device.call(
-            server, "POST", "/v1/transfers", json: ["from": from, "to": to, "amount": "5000.00", "currency": "EUR"])
-        #expect(tooMuch.errorCode == "insufficient_funds")
+        #expect(try transfer(device, "\"-1\"").status == 400)
+        #expect(try transfer(device, "1.5").status == 400)
+        #expect(try transfer(device, "\"5000.00\"").errorCode == "insufficient_funds")
         let other = try OutsideDevice.enroll(server, user: try TestUser.add(server))
-        let theft = try other.call(
-            server, "POST", "/v1/transfers", json: ["from": from, "to": to, "amount": "1.00", "currency": "EUR"])
+        let theft = try transfer(other, "\"1.00\"")
         #expect(theft.status == 403)
         #expect(theft.errorCode == "account_not_owned")
     }

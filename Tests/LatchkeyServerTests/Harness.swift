@@ -64,6 +64,37 @@ struct OutsideDevice {
             method, server.apiURL + path, json: json, caFile: server.rootCertificatePath, certificate: certificatePath,
             key: keyPath)
     }
+
+    /// A fresh nonce for this device.
+    func nonce(_ server: ServerProcess) throws -> String {
+        let response = try call(server, "GET", "/v1/nonce")
+        return try #require(response.json?["nonce"] as? String, "nonce: \(response.body)")
+    }
+
+    /// A request signed by the independent Python signer (`Tests/Fixtures/sign_request.py`, `cryptography`).
+    /// `signedMethod`, `signedTarget`, `signingKey`, `keyID` and `sentBody` let a test make the signature disagree
+    /// with what is sent.
+    func signedCall(
+        _ server: ServerProcess, _ method: String, _ path: String, body: String = "", nonce: String? = nil,
+        signedMethod: String? = nil, signedTarget: String? = nil, signingKey: String? = nil, keyID: String? = nil,
+        createdOffset: Int = 0, sentBody: String? = nil
+    ) throws -> Curl.Response {
+        let nonce = try nonce ?? self.nonce(server)
+        let signed = try Shell.run(
+            [
+                "python3", fixtures + "/sign_request.py", "--key", signingKey ?? keyPath, "--method",
+                signedMethod ?? method,
+                "--target", signedTarget ?? path, "--nonce", nonce, "--keyid", keyID ?? deviceID, "--created-offset",
+                String(createdOffset),
+            ], stdin: Data(body.utf8))
+        try #require(signed.status == 0, "signer: \(signed.stderr)")
+        let headers = try #require(try JSONSerialization.jsonObject(with: signed.stdoutData) as? [String: String])
+        let sending = sentBody ?? body
+        return try Curl.request(
+            method, server.apiURL + path, rawBody: sending.isEmpty ? nil : sending, caFile: server.rootCertificatePath,
+            certificate: certificatePath, key: keyPath,
+            extraArguments: headers.flatMap { ["-H", "\($0.key): \($0.value)"] })
+    }
 }
 
 /// A user made for one test with `latchkey user add`, with a phone of its own so its codes can be told apart.

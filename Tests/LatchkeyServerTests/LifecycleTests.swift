@@ -3,24 +3,29 @@ import LatchkeyTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct LifecycleTests {
     @Test func firstRunCreatesTheDataDirectoryAndASecondRunReusesIt() throws {
         let server = try ServerProcess(arguments: ["--demo"])
         let directory = server.dataDirectory
-        for file in ["ca/root.pem", "ca/root.key", "ca/issuing.pem", "ca/issuing.key", "tls/server.pem", "tls/server.key",
-            "tls/backup.key", "client-config.json", "latchkey.sqlite", "demo-credentials.txt"]
-        {
+        for file in [
+            "ca/root.pem", "ca/root.key", "ca/issuing.pem", "ca/issuing.key", "tls/server.pem", "tls/server.key",
+            "tls/backup.key", "client-config.json", "latchkey.sqlite", "demo-credentials.txt",
+        ] {
             #expect(FileManager.default.fileExists(atPath: directory + "/" + file), "\(file)")
         }
-        for key in ["ca/root.key", "ca/issuing.key", "tls/server.key", "tls/backup.key", "demo-credentials.txt", "latchkey.sqlite"] {
+        for key in [
+            "ca/root.key", "ca/issuing.key", "tls/server.key", "tls/backup.key", "demo-credentials.txt",
+            "latchkey.sqlite",
+        ] {
             #expect(SecureFileMode.of(directory + "/" + key) == 0o600, "\(key)")
         }
         #expect(!server.startupOutput.contains(server.demoPassword))
         let config = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/client-config.json")))
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: directory + "/client-config.json")))
                 as? [String: Any])
         #expect(config["enroll_url"] as? String == server.enrollURL)
         #expect(config["pins"] as? [String] == server.pins)
@@ -45,7 +50,9 @@ import Glibc
         #expect(throws: ServerProcess.Failure.self) { _ = try ServerProcess(dataDirectory: directory) }
         let log = try String(contentsOfFile: directory + ".log", encoding: .utf8)
         _ = log
-        let direct = try Shell.run([Shell.latchkeyBinary, "serve", "--data-dir", directory, "--enroll-port", "0", "--api-port", "0"])
+        let direct = try Shell.run([
+            Shell.latchkeyBinary, "serve", "--data-dir", directory, "--enroll-port", "0", "--api-port", "0",
+        ])
         #expect(direct.status == 1)
         #expect(direct.stderr.contains("chmod 600"))
     }

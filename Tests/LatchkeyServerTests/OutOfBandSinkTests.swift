@@ -50,7 +50,8 @@ import Testing
         let server = try ServerProcess(
             arguments: ["--demo", "--oob", "twilio"],
             environment: [
-                "TWILIO_ACCOUNT_SID": "AC0123456789abcdef", "TWILIO_AUTH_TOKEN": "token-xyz", "TWILIO_FROM": "+15005550006",
+                "TWILIO_ACCOUNT_SID": "AC0123456789abcdef", "TWILIO_AUTH_TOKEN": "token-xyz",
+                "TWILIO_FROM": "+15005550006",
                 "TWILIO_BASE_URL": "http://127.0.0.1:\(gateway.port)",
             ])
         defer { server.stop() }

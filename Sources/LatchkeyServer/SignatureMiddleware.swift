@@ -1,0 +1,153 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyProtocol
+import LatchkeyStore
+import NIOCore
+import X509
+import _CryptoExtras
+
+/// The endpoints that require an RFC 9421 signature (SPEC §5): listed in one place.
+enum SignedEndpoints {
+    static func requiresSignature(method: HTTPRequest.Method, path: String) -> Bool {
+        if method == .post && path == "/v1/transfers" { return true }
+        if method == .delete && path.hasPrefix("/v1/devices/") { return true }
+        return false
+    }
+}
+
+/// Verifies the `sig1` request signature where an endpoint requires one, with the key of the connection's
+/// certificate, and leaves the evidence for the audit trail in the context.
+///
+/// Guarantees (SPEC §5): `keyid` is this device; `alg` matches its key; `created` is at most 5 minutes old and
+/// 60 seconds ahead; `@method`, `@path`, `@query` and (with a body) `content-digest` are covered; the digest equals
+/// the body; the signature verifies; and only then the nonce, issued to this device, is consumed exactly once
+/// (across all instances, in the store). Each failure has its 401 code.
+struct SignatureMiddleware: RouterMiddleware {
+    typealias Context = LatchkeyRequestContext
+    let store: any LatchkeyStore
+
+    static func refuse(_ code: ErrorCode, _ message: String) -> APIError { APIError(.unauthorized, code, message) }
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard SignedEndpoints.requiresSignature(method: request.method, path: request.uri.path) else {
+            return try await next(request, context)
+        }
+        var request = request
+        var context = context
+        let device = try context.requireDevice()
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: BodyLimit.maximumBytes)
+        } catch {
+            throw APIError(.contentTooLarge, .bodyTooLarge, "the request body is larger than 1 MiB")
+        }
+        let bodyData = Data(body.readableBytesView)
+        let received: ReceivedSignature
+        do {
+            received = try ReceivedSignature.parse(
+                signatureInput: request.headers[values: HTTPField.Name("Signature-Input")!].joined(separator: ", ")
+                    .nilIfEmpty,
+                signature: request.headers[values: HTTPField.Name("Signature")!].joined(separator: ", ").nilIfEmpty)
+        } catch .missing {
+            throw Self.refuse(.signatureMissing, "this endpoint requires an RFC 9421 signature labelled sig1")
+        } catch .malformed(let reason) {
+            throw Self.refuse(.signatureInvalid, reason)
+        }
+        let parameters = received.parameters
+        guard parameters.keyID == device.identity.deviceID else {
+            throw Self.refuse(.signatureInvalid, "keyid must be this device's id")
+        }
+        guard let key = Self.verificationKey(device.certificate.publicKey),
+            parameters.algorithm == key.algorithm.rawValue
+        else { throw Self.refuse(.signatureInvalid, "alg must match the device key") }
+        guard let created = parameters.created else { throw Self.refuse(.signatureInvalid, "created is required") }
+        let now = Int(Date().timeIntervalSince1970)
+        guard created >= now - 300, created <= now + 60 else {
+            throw Self.refuse(.signatureInvalid, "created must be within the last 5 minutes")
+        }
+        guard let nonce = parameters.nonce else {
+            throw Self.refuse(.nonceInvalid, "a nonce from GET /v1/nonce is required")
+        }
+        var required = ["@method", "@path", "@query"]
+        if !bodyData.isEmpty { required.append("content-digest") }
+        guard required.allSatisfy(parameters.components.contains) else {
+            throw Self.refuse(.signatureInvalid, "the signature must cover \(required.joined(separator: " "))")
+        }
+        var fields: [String: String] = [:]
+        for field in request.headers {
+            fields[field.name.canonicalName, default: ""] +=
+                (fields[field.name.canonicalName] == nil ? "" : ", ") + field.value
+        }
+        if parameters.components.contains("content-digest") {
+            guard let header = fields["content-digest"], ContentDigest.parse(header) != nil else {
+                throw Self.refuse(.digestMismatch, "Content-Digest is missing or malformed")
+            }
+            guard ContentDigest.matchesSHA256(header: header, body: bodyData) else {
+                throw Self.refuse(.digestMismatch, "the body does not match its Content-Digest")
+            }
+        }
+        let message = HTTPMessageParts(
+            method: request.method.rawValue, path: request.uri.path, query: request.uri.query, fields: fields)
+        let base: String
+        do {
+            base = try SignatureBase.build(
+                message, components: parameters.components, signatureParams: received.signatureInput)
+        } catch {
+            throw Self.refuse(.signatureInvalid, "the covered components cannot be built from this request")
+        }
+        guard key.isValid(signature: received.signature, base: base) else {
+            throw Self.refuse(.signatureInvalid, "the signature does not verify with this device's key")
+        }
+        switch try await store.consumeNonce(value: nonce, deviceID: device.identity.deviceID, now: Date()) {
+        case .consumed: break
+        case .reused: throw Self.refuse(.nonceReused, "this nonce was already used")
+        case .unknown, .expired: throw Self.refuse(.nonceInvalid, "the nonce is unknown, expired or not this device's")
+        }
+        context.signatureEvidence =
+            SignatureEvidence(
+                serial: device.identity.serial, keyID: device.identity.deviceID, algorithm: key.algorithm.rawValue,
+                signatureBase: base, signature: received.signature.base64EncodedString(),
+                body: String(decoding: bodyData, as: UTF8.self)
+            ).json
+        return try await next(request, context)
+    }
+
+    /// The verification key of a certificate's public key, if its type is one SPEC §5 signs with.
+    static func verificationKey(_ key: Certificate.PublicKey) -> SignatureVerificationKey? {
+        if let p256 = P256.Signing.PublicKey(key) { return .p256(p256) }
+        if let p384 = P384.Signing.PublicKey(key) { return .p384(p384) }
+        if let rsa = _RSA.Signing.PublicKey(key) { return .rsa(rsa) }
+        return nil
+    }
+}
+
+/// What an accepted signed request leaves in the audit trail, enough to check it offline later.
+public struct SignatureEvidence: Codable, Sendable, Equatable {
+    public var serial: String
+    public var keyID: String
+    public var algorithm: String
+    public var signatureBase: String
+    public var signature: String
+    /// The request body as received; the signature covers it through `content-digest`.
+    public var body: String
+
+    enum CodingKeys: String, CodingKey {
+        case serial, algorithm, signature, body
+        case keyID = "key_id"
+        case signatureBase = "signature_base"
+    }
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}
