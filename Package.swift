@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LatchkeyProtocol", targets: ["LatchkeyProtocol"]),
         .library(name: "LatchkeyStore", targets: ["LatchkeyStore"]),
         .library(name: "LatchkeyServer", targets: ["LatchkeyServer"]),
+        .library(name: "LatchkeyClient", targets: ["LatchkeyClient"]),
         .executable(name: "latchkey", targets: ["latchkey"]),
         .executable(name: "latchkey-store-probe", targets: ["LatchkeyStoreProbe"]),
     ],
@@ -78,6 +79,22 @@ let package = Package(
             ]
         ),
         .target(
+            name: "LatchkeyClient",
+            dependencies: [
+                "LatchkeyPKI",
+                "LatchkeyProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "LatchkeyProtocol",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -92,6 +109,7 @@ let package = Package(
                 "LatchkeyProtocol",
                 "LatchkeyStore",
                 "LatchkeyServer",
+                "LatchkeyClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -8,15 +8,6 @@ import NIOCore
 import X509
 import _CryptoExtras
 
-/// The endpoints that require an RFC 9421 signature (SPEC §5): listed in one place.
-enum SignedEndpoints {
-    static func requiresSignature(method: HTTPRequest.Method, path: String) -> Bool {
-        if method == .post && path == "/v1/transfers" { return true }
-        if method == .delete && path.hasPrefix("/v1/devices/") { return true }
-        return false
-    }
-}
-
 /// Verifies the `sig1` request signature where an endpoint requires one, with the key of the connection's
 /// certificate, and leaves the evidence for the audit trail in the context.
 ///
@@ -33,7 +24,7 @@ struct SignatureMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard SignedEndpoints.requiresSignature(method: request.method, path: request.uri.path) else {
+        guard SignedEndpoints.requiresSignature(method: request.method.rawValue, path: request.uri.path) else {
             return try await next(request, context)
         }
         var request = request
