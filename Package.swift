@@ -133,6 +133,13 @@ let package = Package(
             dependencies: ["LatchkeyServer", "LatchkeyPKI", "LatchkeyTestSupport", "latchkey"],
             exclude: []
         ),
+        .testTarget(
+            name: "LatchkeyClientTests",
+            dependencies: [
+                "LatchkeyClient", "LatchkeyPKI", "LatchkeyTestSupport", "latchkey",
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .testTarget(name: "LatchkeyProtocolTests", dependencies: ["LatchkeyProtocol"]),
     ],
     swiftLanguageModes: [.v6]

@@ -11,7 +11,7 @@ import X509
 /// signed automatically over a fresh server nonce; a renewal replaces the key only after the new certificate is
 /// stored. Connections are kept alive and reused.
 public actor LatchkeyClient {
-    public let directory: String
+    public nonisolated let directory: String
     let keyStore: any DeviceKeyStore
     private var state: DeviceState
     private var connections: [ServerAddress: HTTPSConnection] = [:]

@@ -29,6 +29,8 @@ public struct ServerTrust: Sendable {
     /// Evaluates the chain the server presented (leaf first) for `hostname` at `now`.
     public func evaluate(_ presented: [Certificate], hostname: String, now: Date = Date()) async throws(ClientError) {
         guard let leaf = presented.first else { throw .untrustedServer(host: hostname, reason: "no certificate") }
+        // The pins first, so an interceptor is reported as a pin failure; the chain check below is required too.
+        try pins.check(presented, now: now)
         let isIP = ServerCertificateIssuer.ipAddressBytes(hostname) != nil
         if roots.isEmpty {
             guard leaf.notValidBefore <= now, now <= leaf.notValidAfter else {
@@ -53,7 +55,6 @@ public struct ServerTrust: Sendable {
                     host: hostname, reason: "the chain does not verify to the pinned CA for this host name and time")
             }
         }
-        try pins.check(presented, now: now)
     }
 
     /// NIOSSL's callback form: records the reason of a refusal in `failure` so the caller can report it.

@@ -95,6 +95,19 @@ public final class ServerProcess: @unchecked Sendable {
         throw Failure(description: "no code in the outbox")
     }
 
+    /// The newest one-time code the outbox holds for a phone number.
+    public func code(to phone: String) throws -> String {
+        let lines = try String(contentsOfFile: outboxPath, encoding: .utf8).split(separator: "\n")
+        for line in lines.reversed() {
+            if let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                object["to"] as? String == phone, let code = object["code"] as? String
+            {
+                return code
+            }
+        }
+        throw Failure(description: "no code for \(phone) in the outbox")
+    }
+
     /// Runs a `latchkey` command on this server's data directory.
     public func latchkey(_ arguments: [String], stdin: String? = nil) throws -> Shell.Result {
         try Shell.run(

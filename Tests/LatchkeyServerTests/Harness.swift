@@ -114,18 +114,3 @@ struct TestUser {
         return TestUser(username: username, password: password, phone: phone)
     }
 }
-
-extension ServerProcess {
-    /// The newest one-time code the outbox holds for a phone number.
-    func code(to phone: String) throws -> String {
-        let lines = try String(contentsOfFile: outboxPath, encoding: .utf8).split(separator: "\n")
-        for line in lines.reversed() {
-            if let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                object["to"] as? String == phone, let code = object["code"] as? String
-            {
-                return code
-            }
-        }
-        throw ServerProcess.Failure(description: "no code for \(phone) in the outbox")
-    }
-}
