@@ -85,18 +85,59 @@ public actor LatchkeyClient {
         let mustSign = sign ?? SignedEndpoints.requiresSignature(method: method, path: path)
         var headers: [(String, String)] = []
         if let body, !body.isEmpty { headers.append(("Content-Type", "application/json")) }
-        if mustSign {
-            let nonceResponse = try await send("GET", "/v1/nonce", headers: [], body: nil)
-            try Self.check(nonceResponse)
-            let nonce = try JSONDecoder().decode(NonceResponse.self, from: nonceResponse.body).nonce
-            headers += try RequestSigner.headers(
-                method: method, target: target, body: body, nonce: nonce, keyID: state.deviceID ?? "",
-                signer: try keyStore.currentKey())
-        }
-        return try await send(method, target, headers: headers, body: body)
+        if mustSign { headers += try await signatureHeaders(method, target, body: body) }
+        return try await sendOnAPI(method, target, headers: headers, body: body)
     }
 
-    private func send(_ method: String, _ target: String, headers: [(String, String)], body: Data?) async throws
+    /// The header fields that sign a request (RFC 9421 over a fresh server nonce), without sending it: for tools
+    /// that send it themselves, such as the replay demonstration of `latchkey demo`.
+    public func signatureHeaders(_ method: String, _ target: String, body: Data?) async throws -> [(String, String)] {
+        let nonceResponse = try await sendOnAPI("GET", "/v1/nonce", headers: [], body: nil)
+        try Self.check(nonceResponse)
+        let nonce = try JSONDecoder().decode(NonceResponse.self, from: nonceResponse.body).nonce
+        return try RequestSigner.headers(
+            method: method, target: target, body: body, nonce: nonce, keyID: state.deviceID ?? "",
+            signer: try keyStore.currentKey())
+    }
+
+    /// Sends a request exactly as given (headers included) over this device's pinned mutual-TLS connection.
+    public func send(_ method: String, _ target: String, headers: [(String, String)], body: Data?) async throws
+        -> HTTPResult
+    {
+        try await sendOnAPI(method, target, headers: headers, body: body)
+    }
+
+    /// One request over pinned mutual TLS with any certificate and key, outside an enrolled device directory: for
+    /// tools that show what a server does with a certificate presented without its own key.
+    public static func probe(
+        url: String, pins: [String], caChain: String, certificatePEM: String, keyPEM: String, method: String,
+        target: String
+    ) async throws -> HTTPResult {
+        let address = try ServerAddress(url)
+        let connection = try await HTTPSConnection.open(
+            host: address.host, port: address.port,
+            trust: ServerTrust(pins: try PinSet(host: address.host, pins: pins), roots: try roots(caChain)),
+            clientCertificatePEM: certificatePEM, clientKeyPEM: keyPEM)
+        defer { connection.close() }
+        return try await connection.send(method: method, target: target, headers: [], body: nil)
+    }
+
+    /// One request to an enrollment listener over a pinned TLS connection (first contact trust: pins, validity and
+    /// host name), for tools.
+    public static func enrollmentRequest(url: String, pins: [String], method: String, target: String, body: Data?)
+        async throws -> HTTPResult
+    {
+        let address = try ServerAddress(url)
+        let connection = try await HTTPSConnection.open(
+            host: address.host, port: address.port,
+            trust: ServerTrust(pins: try PinSet(host: address.host, pins: pins), roots: []), clientCertificatePEM: nil,
+            clientKeyPEM: nil)
+        defer { connection.close() }
+        return try await connection.send(
+            method: method, target: target, headers: [("Content-Type", "application/json")], body: body)
+    }
+
+    private func sendOnAPI(_ method: String, _ target: String, headers: [(String, String)], body: Data?) async throws
         -> HTTPResult
     {
         let connection = try await apiConnection()
@@ -131,7 +172,7 @@ public actor LatchkeyClient {
     /// replaces the old one.
     public func renew() async throws {
         let pending = try keyStore.makePendingKey()
-        let response = try await send(
+        let response = try await sendOnAPI(
             "POST", "/v1/certificates/renew", headers: [("Content-Type", "application/json")],
             body: try JSONEncoder().encode(
                 RenewRequest(csr: try pending.makeCSR(deviceName: state.deviceID ?? "device"))))

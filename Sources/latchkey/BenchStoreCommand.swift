@@ -6,20 +6,26 @@ import LatchkeyStore
 struct BenchStoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
-        abstract: "Completions (device + certificate + audit row, durable) per second, and certificate-by-serial lookups per second with 1,000 and 1,000,000 devices.",
-        discussion: "SQLite always (a temporary file); PostgreSQL with --postgres URL (a scratch database: rows are added to it).")
+        abstract:
+            "Completions (device + certificate + audit row, durable) per second, and certificate-by-serial lookups per second with 1,000 and 1,000,000 devices.",
+        discussion:
+            "SQLite always (a temporary file); PostgreSQL with --postgres URL (a scratch database: rows are added to it)."
+    )
 
     @Option(help: "A scratch PostgreSQL database URL.") var postgres: String?
     @Option(help: "Seconds per measurement.") var seconds: Double = 3
     @Option(help: "Concurrent tasks issuing completions and lookups.") var concurrency = 8
-    @Option(name: .customLong("large-devices"), help: "Devices stored for the large lookup figure.") var largeDevices = 1_000_000
+    @Option(name: .customLong("large-devices"), help: "Devices stored for the large lookup figure.") var largeDevices =
+        1_000_000
 
     func run() async throws {
         var targets: [(String, DatabaseURL)] = [
             ("SQLite", .sqlite(path: NSTemporaryDirectory() + "/latchkey-bench-\(UUID().uuidString.prefix(8)).sqlite"))
         ]
         if let postgres { targets.append(("PostgreSQL", try DatabaseURL(postgres))) }
-        print("| store | completions/s | lookups/s (1,000 devices) | lookups/s (\(largeDevices) devices) | ratio large/small |")
+        print(
+            "| store | completions/s | lookups/s (1,000 devices) | lookups/s (\(largeDevices) devices) | ratio large/small |"
+        )
         print("|---|---|---|---|---|")
         for (name, url) in targets {
             let store = try await SQLStore.open(url)
@@ -31,7 +37,8 @@ struct BenchStoreCommand: AsyncParsableCommand {
             let completions = try await measureCompletions(store, user: user, prefix: prefix)
             try await store.seedSyntheticDevices(count: 1_000, userID: user.id, prefix: prefix + "small-")
             let small = try await measureLookups(store, prefix: prefix + "small-", count: 1_000)
-            try await store.seedSyntheticDevices(count: largeDevices - 1_000, userID: user.id, prefix: prefix + "large-")
+            try await store.seedSyntheticDevices(
+                count: largeDevices - 1_000, userID: user.id, prefix: prefix + "large-")
             let large = try await measureLookups(store, prefix: prefix + "large-", count: largeDevices - 1_000)
             try await store.close()
             print(String(format: "| %@ | %.0f | %.0f | %.0f | %.2f |", name, completions, small, large, large / small))
@@ -54,9 +61,11 @@ struct BenchStoreCommand: AsyncParsableCommand {
                                 destination: user.phone, codeHash: "x", expiresAt: now.addingTimeInterval(600),
                                 clientAddress: nil, createdAt: now))
                         try await store.completeEnrollment(
-                            id: "e-" + id, device: DeviceRecord(id: "d-" + id, userID: user.id, name: "bench", enrolledAt: now),
+                            id: "e-" + id,
+                            device: DeviceRecord(id: "d-" + id, userID: user.id, name: "bench", enrolledAt: now),
                             certificate: CertificateRecord(
-                                serial: "s-" + id, deviceID: "d-" + id, notBefore: now, notAfter: now.addingTimeInterval(3600),
+                                serial: "s-" + id, deviceID: "d-" + id, notBefore: now,
+                                notAfter: now.addingTimeInterval(3600),
                                 spkiSHA256: "00", derBase64: "AA=="),
                             audit: AuditEntry(time: now, actor: "bench", action: "device.enrolled", subject: "d-" + id),
                             now: now)

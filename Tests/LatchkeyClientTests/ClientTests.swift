@@ -14,19 +14,8 @@ import X509
     static let server: ServerProcess = try! ServerProcess(arguments: ["--demo"])
     var server: ServerProcess { Self.server }
 
-    func addUser() throws -> (username: String, password: String, phone: String) {
-        let username = "c" + UUID().uuidString.prefix(8).lowercased()
-        let phone = "+1555" + String(UInt32.random(in: 1_000_000...9_999_999))
-        let password = "pw-" + UUID().uuidString
-        let result = try server.latchkey(
-            ["user", "add", "--username", username, "--phone", phone, "--password-stdin", "--bcrypt-cost", "10"],
-            stdin: password + "\n")
-        try #require(result.status == 0, "\(result.stderr)")
-        return (username, password, phone)
-    }
-
     func enrollWithSDK(_ directory: String? = nil) async throws -> LatchkeyClient {
-        let user = try addUser()
+        let user = try TestUser.add(server)
         let server = self.server
         return try await LatchkeyClient.enroll(
             directory: try directory ?? Shell.temporaryDirectory("device"), enrollURL: server.enrollURL,
@@ -58,7 +47,7 @@ import X509
     }
 
     @Test func enrollAndCallThroughTheCLI() throws {
-        let user = try addUser()
+        let user = try TestUser.add(server)
         let device = try Shell.temporaryDirectory("cli-device")
         let config = server.dataDirectory + "/client-config.json"
         let process = Process()

@@ -96,21 +96,3 @@ struct OutsideDevice {
             extraArguments: headers.flatMap { ["-H", "\($0.key): \($0.value)"] })
     }
 }
-
-/// A user made for one test with `latchkey user add`, with a phone of its own so its codes can be told apart.
-struct TestUser {
-    let username: String
-    let password: String
-    let phone: String
-
-    static func add(_ server: ServerProcess) throws -> TestUser {
-        let username = "u" + UUID().uuidString.prefix(8).lowercased()
-        let phone = "+1555" + String(UInt32.random(in: 1_000_000...9_999_999))
-        let password = "pw-" + UUID().uuidString
-        let result = try server.latchkey(
-            ["user", "add", "--username", username, "--phone", phone, "--password-stdin", "--bcrypt-cost", "10"],
-            stdin: password + "\n")
-        try #require(result.status == 0, "user add: \(result.stderr)")
-        return TestUser(username: username, password: password, phone: phone)
-    }
-}
