@@ -3,7 +3,10 @@
 # user, and prints its URL (for LATCHKEY_TEST_POSTGRES_URL). Installs PostgreSQL with apt-get if it is missing.
 set -euo pipefail
 port="${PGPORT:-55432}"
-dir="${LATCHKEY_PG_DIR:-/tmp/latchkey-test-pg}"
+# A fresh cluster directory unless one is named: a stale one from an earlier run is never reused by accident.
+dir="${LATCHKEY_PG_DIR:-$(mktemp -d /tmp/latchkey-test-pg.XXXXXX)}"
+# The first free port from PGPORT on.
+while (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
@@ -12,7 +15,7 @@ bin="$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")"
 run_as_postgres() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
 if [ ! -f "$dir/PG_VERSION" ]; then
     mkdir -p "$dir"
-    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
     run_as_postgres "'$bin/initdb' -D '$dir' -U postgres --auth=trust -E UTF8 >/dev/null"
     printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nfsync = on\nmax_connections = 200\n" \
         "$port" "$dir" >> "$dir/postgresql.conf"

@@ -6,7 +6,8 @@ public enum SerialNumberGenerator {
     /// 16 bytes and the value never has leading zero bytes.
     public static func random() -> Certificate.SerialNumber {
         var generator = SystemRandomNumberGenerator()
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0 ... .max, using: &generator) }
+        let (high, low) = (generator.next(), generator.next())
+        var bytes = withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
         bytes[0] = (bytes[0] & 0x7F) | 0x40
         return Certificate.SerialNumber(bytes: bytes)
     }

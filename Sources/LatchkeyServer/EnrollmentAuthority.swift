@@ -225,8 +225,8 @@ public enum CertificateRecords {
         throws -> CertificateResponse
     {
         CertificateResponse(
-            deviceID: deviceID, certificate: try certificate.serializeAsPEM().pemString,
-            chain: try authority.chain.map { try $0.serializeAsPEM().pemString }.joined(separator: "\n"),
+            deviceID: deviceID, certificate: try certificate.pemText(),
+            chain: try authority.chain.map { try $0.pemText() }.joined(),
             notAfter: Timestamp.string(certificate.notValidAfter), apiURL: apiURL)
     }
 }

@@ -69,7 +69,7 @@ struct BenchIssueCommand: AsyncParsableCommand {
         let accepted = try CSRIntake.accept(pem: pem)
         let certificate = try policy.issue(
             publicKey: accepted.publicKey, deviceID: "d-bench", userID: "u-bench", authority: authority)
-        return try certificate.serializeAsPEM().pemString
+        return try certificate.pemText()
     }
 }
 

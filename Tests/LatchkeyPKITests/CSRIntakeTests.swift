@@ -80,3 +80,19 @@ import X509
         #expect(try CSRIntake.accept(try der(pem)).keyDescription == "EC P-256")
     }
 }
+
+@Suite struct PEMTests {
+    @Test func encodingMatchesSwiftASN1AndDecodingRoundTrips() throws {
+        for length in [0, 1, 2, 3, 47, 48, 49, 700, 1000] {
+            let der = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let ours = PEM.encode(der, label: "CERTIFICATE")
+            let reference = PEMDocument(type: "CERTIFICATE", derBytes: der).pemString + "\n"
+            #expect(ours == reference, "length \(length)")
+            let decoded = try #require(PEM.decode("junk before\n" + ours + "after"))
+            #expect(decoded.label == "CERTIFICATE")
+            #expect(decoded.der == der)
+        }
+        #expect(PEM.decode("-----BEGIN X-----\n!!!!\n-----END X-----\n") == nil)
+        #expect(PEM.decode("no pem here") == nil)
+    }
+}
