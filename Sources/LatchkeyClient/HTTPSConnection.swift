@@ -54,10 +54,14 @@ final class HTTPSConnection: Sendable {
         let context = try NIOSSLContext(configuration: configuration)
         let failure = NIOLockedValueBox<ClientError?>(nil)
         let isIP = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
-        let group = MultiThreadedEventLoopGroup.singleton
+        // The promise and the collector are made before connecting: looking handlers up in the pipeline afterwards
+        // races with a server that closes the connection at once.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let handshake = loop.makePromise(of: Void.self)
+        let collectorBox = NIOLockedValueBox<NIOLoopBound<ResponseCollector>?>(nil)
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: group)
+            channel = try await ClientBootstrap(group: loop)
                 .connectTimeout(connectTimeout)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -65,28 +69,29 @@ final class HTTPSConnection: Sendable {
                             context: context, serverHostname: isIP ? nil : host,
                             customVerificationCallback: trust.callback(hostname: host, failure: failure))
                         try channel.pipeline.syncOperations.addHandler(ssl)
-                        try channel.pipeline.syncOperations.addHandler(
-                            HandshakeWaiter(promise: channel.eventLoop.makePromise()))
+                        try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(ResponseCollector())
+                        let collector = ResponseCollector()
+                        try channel.pipeline.syncOperations.addHandler(collector)
+                        collectorBox.withLockedValue { $0 = NIOLoopBound(collector, eventLoop: channel.eventLoop) }
                     }
                 }
                 .connect(host: host, port: port).get()
         } catch {
+            handshake.fail(ClientError.transport("cannot connect"))
             throw ClientError.transport("cannot connect to \(host):\(port)")
         }
         do {
-            let waiter = try await channel.pipeline.handler(type: HandshakeWaiter.self).get()
-            try await waiter.promise.futureResult.get()
+            try await handshake.futureResult.get()
         } catch {
             channel.close(promise: nil)
             if let refusal = failure.withLockedValue({ $0 }) { throw refusal }
             throw ClientError.transport("the TLS handshake with \(host):\(port) failed (\(error))")
         }
-        let loop = channel.eventLoop
-        let collector = try await channel.pipeline.handler(type: ResponseCollector.self).map {
-            NIOLoopBound($0, eventLoop: loop)
-        }.get()
+        guard let collector = collectorBox.withLockedValue({ $0 }) else {
+            channel.close(promise: nil)
+            throw ClientError.transport("the connection to \(host):\(port) was not set up")
+        }
         return HTTPSConnection(channel: channel, host: host, collector: collector, requestTimeout: requestTimeout)
     }
 

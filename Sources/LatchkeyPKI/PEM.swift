@@ -54,7 +54,9 @@ public enum PEM {
         let bytes = Array(text.utf8)
         let begin = Array("-----BEGIN ".utf8)
         guard let start = firstIndex(of: begin, in: bytes, from: 0) else { return nil }
-        guard let labelEnd = firstIndex(of: Array("-----".utf8), in: bytes, from: start + begin.count) else { return nil }
+        guard let labelEnd = firstIndex(of: Array("-----".utf8), in: bytes, from: start + begin.count) else {
+            return nil
+        }
         let label = String(decoding: bytes[(start + begin.count)..<labelEnd], as: UTF8.self)
         let end = Array("-----END \(label)-----".utf8)
         guard let bodyEnd = firstIndex(of: end, in: bytes, from: labelEnd + 5) else { return nil }

@@ -28,6 +28,8 @@ final class PostgresBackend: SQLBackend {
         let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
         self.client = client
         self.runner = Task { await client.run() }
+        // Let the pool's run loop start before the first lease (PostgresNIO warns about a lease before run()).
+        try? await Task.sleep(for: .milliseconds(20))
         do {
             try await client.withConnection { connection in
                 _ = try await connection.query("SELECT 1", logger: logger)

@@ -80,12 +80,12 @@ struct OutsideDevice {
         createdOffset: Int = 0, sentBody: String? = nil
     ) throws -> Curl.Response {
         let nonce = try nonce ?? self.nonce(server)
+        // `--name=value`: a nonce may start with "-", which argparse would take for an option.
         let signed = try Shell.run(
             [
-                "python3", fixtures + "/sign_request.py", "--key", signingKey ?? keyPath, "--method",
-                signedMethod ?? method,
-                "--target", signedTarget ?? path, "--nonce", nonce, "--keyid", keyID ?? deviceID, "--created-offset",
-                String(createdOffset),
+                "python3", fixtures + "/sign_request.py", "--key=" + (signingKey ?? keyPath),
+                "--method=" + (signedMethod ?? method), "--target=" + (signedTarget ?? path), "--nonce=" + nonce,
+                "--keyid=" + (keyID ?? deviceID), "--created-offset=" + String(createdOffset),
             ], stdin: Data(body.utf8))
         try #require(signed.status == 0, "signer: \(signed.stderr)")
         let headers = try #require(try JSONSerialization.jsonObject(with: signed.stdoutData) as? [String: String])

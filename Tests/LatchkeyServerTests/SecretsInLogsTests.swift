@@ -11,7 +11,8 @@ import Testing
         let device = try OutsideDevice.enroll(server, user: user)
         let code = try server.code(to: user.phone)
         _ = try OutsideDevice.start(server, username: user.username, password: "wrong-\(user.password)")
-        let accounts = try JSONSerialization.jsonObject(with: Data(try device.call(server, "GET", "/v1/accounts").body.utf8))
+        let accounts =
+            try JSONSerialization.jsonObject(with: Data(try device.call(server, "GET", "/v1/accounts").body.utf8))
             as? [[String: Any]] ?? []
         let from = accounts.first?["id"] as? String ?? ""
         let transfer = try device.signedCall(
