@@ -15,6 +15,10 @@ public struct CertificateAuthority: Sendable {
     public let issuingKey: Certificate.PrivateKey
     /// The AKI extension value for certificates signed by the issuing CA (its SKI).
     let issuingKeyIdentifier: AuthorityKeyIdentifier
+    /// The algorithm the issuing key signs with, decided once.
+    let issuingSignatureAlgorithm: Certificate.SignatureAlgorithm
+    /// ``chain`` as PEM, issuing then root, encoded once.
+    public let chainPEM: String
 
     /// The chain a client needs, issuing first then root (SPEC §4 `/v1/ca`).
     public var chain: [Certificate] { [issuing, root] }
@@ -32,6 +36,8 @@ public struct CertificateAuthority: Sendable {
         let ski =
             ((try? issuing.extensions.subjectKeyIdentifier) ?? nil) ?? SubjectKeyIdentifier(hash: issuing.publicKey)
         self.issuingKeyIdentifier = AuthorityKeyIdentifier(keyIdentifier: ski.keyIdentifier)
+        self.issuingSignatureAlgorithm = issuingKey.defaultSignatureAlgorithm
+        self.chainPEM = try issuing.pemText() + root.pemText()
     }
 
     /// A freshly generated CA and its root key (which the caller stores and should then forget).
@@ -106,7 +112,7 @@ public struct CertificateAuthority: Sendable {
             notValidAfter: min(notAfter, issuing.notValidAfter),
             issuer: issuing.subject,
             subject: subject,
-            signatureAlgorithm: issuingKey.defaultSignatureAlgorithm,
+            signatureAlgorithm: issuingSignatureAlgorithm,
             extensions: extensions,
             issuerPrivateKey: issuingKey
         )

@@ -14,13 +14,6 @@ public enum SerialNumberGenerator {
 
     /// A serial as lowercase hex without separators, the form used in the store and the API.
     public static func hex(_ serial: Certificate.SerialNumber) -> String {
-        let digits: [Character] = Array("0123456789abcdef")
-        var text = ""
-        text.reserveCapacity(serial.bytes.count * 2)
-        for byte in serial.bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return text
+        Hex.lowercase(serial.bytes)
     }
 }

@@ -38,10 +38,11 @@ public struct DeviceAuthority: Sendable {
         -> CertificateResponse
     {
         let accepted = try CSRIntake.accept(pem: request.csr)
-        let certificate = try policy.issue(
-            publicKey: accepted.publicKey, deviceID: device.identity.deviceID, userID: device.identity.userID,
-            authority: authority, now: now)
-        let record = try CertificateRecords.record(certificate, deviceID: device.identity.deviceID)
+        let issued = try IssuedCertificate(
+            policy.issue(
+                publicKey: accepted.publicKey, deviceID: device.identity.deviceID, userID: device.identity.userID,
+                authority: authority, now: now))
+        let record = issued.record(deviceID: device.identity.deviceID)
         try await store.storeRenewal(
             certificate: record,
             audit: AuditEntry(
@@ -51,8 +52,7 @@ public struct DeviceAuthority: Sendable {
                     "previous_serial": device.identity.serial, "serial": record.serial, "key": accepted.keyDescription,
                 ])),
             now: now)
-        return try CertificateRecords.response(
-            certificate, deviceID: device.identity.deviceID, authority: authority, apiURL: apiURL)
+        return issued.response(deviceID: device.identity.deviceID, authority: authority, apiURL: apiURL)
     }
 
     func devices(_ device: VerifiedDevice) async throws -> [DeviceInfo] {

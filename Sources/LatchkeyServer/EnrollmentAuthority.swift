@@ -155,9 +155,10 @@ public struct EnrollmentAuthority: Sendable {
 
         let accepted = try CSRIntake.accept(pem: request.csr)
         let deviceID = "dev-" + UUID().uuidString.lowercased()
-        let certificate = try policy.issue(
-            publicKey: accepted.publicKey, deviceID: deviceID, userID: user.id, authority: authority, now: now)
-        let record = try CertificateRecords.record(certificate, deviceID: deviceID)
+        let issued = try IssuedCertificate(
+            policy.issue(
+                publicKey: accepted.publicKey, deviceID: deviceID, userID: user.id, authority: authority, now: now))
+        let record = issued.record(deviceID: deviceID)
         try await store.completeEnrollment(
             id: enrollment.id,
             device: DeviceRecord(id: deviceID, userID: user.id, name: enrollment.deviceName, enrolledAt: now),
@@ -179,7 +180,7 @@ public struct EnrollmentAuthority: Sendable {
         } catch {
             logger.error("new-device notice could not be delivered", metadata: ["device": "\(deviceID)"])
         }
-        return try CertificateRecords.response(certificate, deviceID: deviceID, authority: authority, apiURL: apiURL)
+        return issued.response(deviceID: deviceID, authority: authority, apiURL: apiURL)
     }
 
     static func rateLimited(_ window: EnrollmentWindow, now: Date, what: String) -> APIError {
@@ -206,27 +207,31 @@ public struct EnrollmentAuthority: Sendable {
     }
 }
 
-/// Shared shapes of issued certificates: the stored record and the API answer.
-public enum CertificateRecords {
-    /// The store's record of an issued certificate: hex serial, validity, SPKI SHA-256 and DER (base64).
-    public static func record(_ certificate: Certificate, deviceID: String) throws -> CertificateRecord {
+/// An issued certificate with its DER encoding, made once and shared by the stored record and the API answer.
+public struct IssuedCertificate {
+    public let certificate: Certificate
+    public let der: [UInt8]
+
+    public init(_ certificate: Certificate) throws {
         var serializer = DER.Serializer()
         try serializer.serialize(certificate)
-        let spki = SHA256.hash(data: SPKIPin.subjectPublicKeyInfoDER(certificate.publicKey)).map {
-            String(format: "%02x", $0)
-        }.joined()
-        return CertificateRecord(
-            serial: SerialNumberGenerator.hex(certificate.serialNumber), deviceID: deviceID,
-            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter, spkiSHA256: spki,
-            derBase64: Data(serializer.serializedBytes).base64EncodedString())
+        self.certificate = certificate
+        self.der = serializer.serializedBytes
     }
 
-    static func response(_ certificate: Certificate, deviceID: String, authority: CertificateAuthority, apiURL: String)
-        throws -> CertificateResponse
-    {
+    /// The store's record: hex serial, validity, SPKI SHA-256 and DER (base64).
+    public func record(deviceID: String) -> CertificateRecord {
+        CertificateRecord(
+            serial: SerialNumberGenerator.hex(certificate.serialNumber), deviceID: deviceID,
+            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter,
+            spkiSHA256: Hex.lowercase(SHA256.hash(data: SPKIPin.subjectPublicKeyInfoDER(certificate.publicKey))),
+            derBase64: Data(der).base64EncodedString())
+    }
+
+    /// The answer to a completed enrollment or a renewal.
+    func response(deviceID: String, authority: CertificateAuthority, apiURL: String) -> CertificateResponse {
         CertificateResponse(
-            deviceID: deviceID, certificate: try certificate.pemText(),
-            chain: try authority.chain.map { try $0.pemText() }.joined(),
+            deviceID: deviceID, certificate: PEM.encode(der, label: "CERTIFICATE"), chain: authority.chainPEM,
             notAfter: Timestamp.string(certificate.notValidAfter), apiURL: apiURL)
     }
 }

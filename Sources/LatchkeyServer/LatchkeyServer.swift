@@ -73,7 +73,7 @@ public struct LatchkeyServer {
             let devices = try DeviceAuthority(store: store, authority: authority, settings: settings, apiURL: apiURL)
             let lastSeen = LastSeenRecorder(store: store, logger: logger)
             let resolver = DeviceIdentityResolver(authority: authority, store: store)
-            let chainPEM = try authority.chain.map { try $0.serializeAsPEM().pemString }.joined(separator: "\n")
+            let chainPEM = authority.chainPEM
 
             let ready = Readiness(expected: 2) {
                 let config = ClientConfig(
@@ -175,8 +175,7 @@ enum FreePort {
 enum DemoUser {
     static func ensure(store: any LatchkeyStore, directory: DataDirectory, bcryptCost: UInt8) async throws -> String {
         let path = directory.path + "/demo-credentials.txt"
-        if try await store.user(username: "alice") != nil, FileManager.default.fileExists(atPath: path) { return path }
-        guard try await store.user(username: "alice") == nil else { return path }
+        if try await store.user(username: "alice") != nil { return path }
         let password = EnrollmentAuthority.randomToken(bytes: 15)
         try await UserAdministration(store: store, bcryptCost: bcryptCost).addUser(
             username: "alice", phone: "+15555550100", email: "alice@example.com", password: password)

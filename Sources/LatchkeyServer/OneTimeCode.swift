@@ -32,7 +32,7 @@ struct OneTimeCode: Sendable {
     /// The stored form of a code for one enrollment, as lowercase hex.
     func hash(code: String, enrollmentID: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data("\(enrollmentID):\(code)".utf8), using: key)
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.lowercase(mac)
     }
 
     /// Whether `code` matches `storedHash`, compared in constant time.

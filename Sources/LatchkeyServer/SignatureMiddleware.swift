@@ -70,8 +70,8 @@ struct SignatureMiddleware: RouterMiddleware {
         }
         var fields: [String: String] = [:]
         for field in request.headers {
-            fields[field.name.canonicalName, default: ""] +=
-                (fields[field.name.canonicalName] == nil ? "" : ", ") + field.value
+            let name = field.name.canonicalName
+            fields[name] = fields[name].map { $0 + ", " + field.value } ?? field.value
         }
         if parameters.components.contains("content-digest") {
             guard let header = fields["content-digest"], ContentDigest.parse(header) != nil else {

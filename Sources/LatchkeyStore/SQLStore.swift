@@ -297,24 +297,21 @@ public final class SQLStore: LatchkeyStore {
     }
 
     public func enrollmentWindow(userID: String, since: Date) async throws -> EnrollmentWindow {
-        try await read { db in
-            try Self.window(
-                try await db.raw(
-                    """
-                    SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM enrollments
-                    WHERE user_id = \(bind: userID) AND created_at >= \(bind: Self.millis(since))
-                    """
-                ).first())
-        }
+        try await enrollmentWindow(column: "user_id", value: userID, since: since)
     }
 
     public func enrollmentWindow(clientAddress: String, since: Date) async throws -> EnrollmentWindow {
+        try await enrollmentWindow(column: "client_address", value: clientAddress, since: since)
+    }
+
+    /// Enrollments whose `column` (a fixed name from this file, never input) equals `value` since `since`.
+    private func enrollmentWindow(column: String, value: String, since: Date) async throws -> EnrollmentWindow {
         try await read { db in
             try Self.window(
                 try await db.raw(
                     """
                     SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM enrollments
-                    WHERE client_address = \(bind: clientAddress) AND created_at >= \(bind: Self.millis(since))
+                    WHERE \(unsafeRaw: column) = \(bind: value) AND created_at >= \(bind: Self.millis(since))
                     """
                 ).first())
         }

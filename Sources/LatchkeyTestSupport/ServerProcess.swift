@@ -82,30 +82,22 @@ public final class ServerProcess: @unchecked Sendable {
         return text.split(separator: "\n").first { $0.hasPrefix("password=") }.map { String($0.dropFirst(9)) } ?? ""
     }
 
-    /// The newest one-time code the outbox holds for `phone`.
+    /// The newest one-time code in the outbox, whoever it was sent to.
     public func latestCode() throws -> String {
-        let lines = try String(contentsOfFile: outboxPath, encoding: .utf8).split(separator: "\n")
-        for line in lines.reversed() {
-            if let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let code = object["code"] as? String
-            {
-                return code
-            }
-        }
-        throw Failure(description: "no code in the outbox")
+        try code(to: nil)
     }
 
-    /// The newest one-time code the outbox holds for a phone number.
-    public func code(to phone: String) throws -> String {
+    /// The newest one-time code the outbox holds for a phone number (any number when nil).
+    public func code(to phone: String?) throws -> String {
         let lines = try String(contentsOfFile: outboxPath, encoding: .utf8).split(separator: "\n")
         for line in lines.reversed() {
             if let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                object["to"] as? String == phone, let code = object["code"] as? String
+                phone == nil || object["to"] as? String == phone, let code = object["code"] as? String
             {
                 return code
             }
         }
-        throw Failure(description: "no code for \(phone) in the outbox")
+        throw Failure(description: "no code\(phone.map { " for \($0)" } ?? "") in the outbox")
     }
 
     /// Runs a `latchkey` command on this server's data directory.

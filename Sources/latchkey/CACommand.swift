@@ -132,16 +132,17 @@ struct CASignCommand: AsyncParsableCommand {
             guard let record = try await store.user(username: user) else {
                 throw CommandFailure("no user \(user) (add one with `latchkey user add`)")
             }
-            let certificate = try policy.issue(
-                publicKey: accepted.publicKey, deviceID: deviceID, userID: record.id, authority: authority)
-            let stored = try CertificateRecords.record(certificate, deviceID: deviceID)
+            let issued = try IssuedCertificate(
+                policy.issue(
+                    publicKey: accepted.publicKey, deviceID: deviceID, userID: record.id, authority: authority))
+            let stored = issued.record(deviceID: deviceID)
             try await store.addDevice(
                 DeviceRecord(id: deviceID, userID: record.id, name: deviceName, enrolledAt: Date()),
                 certificate: stored,
                 audit: AuditEntry(
                     time: Date(), actor: "operator", action: "device.issued", subject: deviceID,
                     detailsJSON: "{\"serial\":\"\(stored.serial)\"}"))
-            return try certificate.serializeAsPEM().pemString + "\n"
+            return PEM.encode(issued.der, label: "CERTIFICATE")
         }
         if let out {
             try SecureFile.write(pem, to: out, mode: 0o644, overwrite: true)

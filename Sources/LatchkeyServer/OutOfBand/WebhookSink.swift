@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LatchkeyPKI
 
 /// Posts each message as JSON to the bank's gateway, signed with HMAC-SHA256 over the exact body.
 ///
@@ -24,8 +25,7 @@ public struct WebhookSink: OutOfBandSink {
         var signed = Data(timestamp.utf8)
         signed.append(0x2E)
         signed.append(body)
-        return "sha256="
-            + HMAC<SHA256>.authenticationCode(for: signed, using: secret).map { String(format: "%02x", $0) }.joined()
+        return "sha256=" + Hex.lowercase(HMAC<SHA256>.authenticationCode(for: signed, using: secret))
     }
 
     public func deliver(_ message: OutOfBandMessage) async throws {
