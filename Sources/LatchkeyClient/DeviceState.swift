@@ -35,7 +35,8 @@ public struct DeviceState: Codable, Sendable, Equatable {
 
     static func path(in directory: String) -> String { directory + "/state.json" }
 
-    static func load(from directory: String) throws -> DeviceState {
+    /// Reads `state.json` of a device directory.
+    public static func load(from directory: String) throws -> DeviceState {
         guard let data = FileManager.default.contents(atPath: path(in: directory)) else {
             throw ClientError.notEnrolled
         }

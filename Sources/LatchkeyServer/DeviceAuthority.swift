@@ -26,11 +26,8 @@ public struct DeviceAuthority: Sendable {
     }
 
     func me(_ device: VerifiedDevice) async throws -> MeResponse {
-        guard let user = try await store.user(id: device.identity.userID) else {
-            throw APIError(.unauthorized, .certificateUnknown, "the certificate's user no longer exists")
-        }
-        return MeResponse(
-            userID: user.id, username: user.username, deviceID: device.identity.deviceID,
+        MeResponse(
+            userID: device.identity.userID, username: device.username, deviceID: device.identity.deviceID,
             certificateSerial: device.identity.serial, notAfter: Timestamp.string(device.identity.notAfter))
     }
 
@@ -59,7 +56,7 @@ public struct DeviceAuthority: Sendable {
         try await store.devices(userID: device.identity.userID).map { record in
             DeviceInfo(
                 deviceID: record.id, name: record.name, status: record.status,
-                enrolledAt: Timestamp.string(record.enrolledAt), lastSeenAt: record.lastSeenAt.map(Timestamp.string),
+                enrolledAt: Timestamp.string(record.enrolledAt), lastSeenAt: record.lastSeenAt.map { Timestamp.string($0) },
                 current: record.id == device.identity.deviceID)
         }
     }

@@ -11,6 +11,7 @@ import X509
 public struct VerifiedDevice: Sendable {
     public let identity: DeviceIdentity
     public let certificate: Certificate
+    public let username: String
 }
 
 /// Turns the client certificate of a mutual-TLS connection into a ``VerifiedDevice``, or refuses it.
@@ -49,7 +50,10 @@ public actor DeviceIdentityResolver {
         if status.certificateRevokedAt != nil {
             throw APIError(.unauthorized, .certificateRevoked, "this certificate was revoked (renewed or withdrawn)")
         }
-        return VerifiedDevice(identity: identity, certificate: certificate)
+        if status.userStatus != "active" {
+            throw APIError(.unauthorized, .deviceRevoked, "the account of this device is disabled")
+        }
+        return VerifiedDevice(identity: identity, certificate: certificate, username: status.username)
     }
 
     private func parse(_ der: ByteBuffer, now: Date) async throws -> (Certificate, DeviceIdentity) {

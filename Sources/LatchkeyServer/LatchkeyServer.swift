@@ -92,7 +92,10 @@ public struct LatchkeyServer {
                 announce("config     \(directory.clientConfigPath)")
                 announce("ready")
             }
-            let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(settings.idleTimeoutSeconds))
+            let headerLimit = TimeAmount.seconds(settings.headerTimeoutSeconds)
+            let http1 = HTTP1Channel.Configuration(
+                additionalChannelHandlers: [RequestHeadDeadline(limit: headerLimit)],
+                idleTimeout: .seconds(settings.idleTimeoutSeconds))
             let enrollApp = Application(
                 router: EnrollmentRoutes.router(enrollment: enrollment, caChainPEM: chainPEM),
                 server: try .tls(

@@ -23,6 +23,9 @@ public struct ServerSettings: Sendable {
     public var bcryptCost: UInt8 = 11
     /// Seconds an idle connection is kept (also bounds a client that dribbles its headers).
     public var idleTimeoutSeconds: Int64 = 30
+    /// Seconds a connection may take to deliver a complete request head, counted from its start (TLS handshake
+    /// included) or from the end of the previous response; a slow-loris client is cut off after it.
+    public var headerTimeoutSeconds: Int64 = 20
 
     public init() {}
 

@@ -27,9 +27,12 @@ public protocol LatchkeyStore: Sendable {
     func completeEnrollment(
         id: String, device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry, now: Date
     ) async throws
-    /// Enrollments started since `since` by a user, and from a client address.
+    /// Enrollments started since `since` by a user.
     func enrollmentWindow(userID: String, since: Date) async throws -> EnrollmentWindow
-    func enrollmentWindow(clientAddress: String, since: Date) async throws -> EnrollmentWindow
+    /// Records an enrollment start attempt from `clientAddress` (whatever its outcome) and returns the attempts from
+    /// that address since `since`, this one included; attempts older than `since` from any address are deleted.
+    /// Concurrent attempts all see each other, so a limit on the count is never exceeded.
+    func recordEnrollmentAttempt(clientAddress: String, at time: Date, since: Date) async throws -> EnrollmentWindow
 
     // MARK: Devices and certificates
 

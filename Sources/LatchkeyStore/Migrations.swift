@@ -60,6 +60,14 @@ enum Migrations {
                 """,
             ]
         ),
+        (
+            3,
+            [
+                "CREATE TABLE enrollment_attempts (client_address TEXT NOT NULL, created_at BIGINT NOT NULL)",
+                "CREATE INDEX enrollment_attempts_address ON enrollment_attempts (client_address, created_at)",
+                "CREATE INDEX enrollment_attempts_created ON enrollment_attempts (created_at)",
+            ]
+        ),
     ]
 
     static var latestVersion: Int64 { all.last?.version ?? 0 }

@@ -85,6 +85,9 @@ public struct CertificateStatus: Sendable, Equatable {
     public let notAfter: Date
     public let certificateRevokedAt: Date?
     public let deviceStatus: String
+    /// The owner's username and status, read in the same query so a request needs no second one.
+    public let username: String
+    public let userStatus: String
 }
 
 /// An enrollment: started with a password, completed with the out-of-band code and a CSR.

@@ -297,21 +297,33 @@ public final class SQLStore: LatchkeyStore {
     }
 
     public func enrollmentWindow(userID: String, since: Date) async throws -> EnrollmentWindow {
-        try await enrollmentWindow(column: "user_id", value: userID, since: since)
-    }
-
-    public func enrollmentWindow(clientAddress: String, since: Date) async throws -> EnrollmentWindow {
-        try await enrollmentWindow(column: "client_address", value: clientAddress, since: since)
-    }
-
-    /// Enrollments whose `column` (a fixed name from this file, never input) equals `value` since `since`.
-    private func enrollmentWindow(column: String, value: String, since: Date) async throws -> EnrollmentWindow {
         try await read { db in
             try Self.window(
                 try await db.raw(
                     """
                     SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM enrollments
-                    WHERE \(unsafeRaw: column) = \(bind: value) AND created_at >= \(bind: Self.millis(since))
+                    WHERE user_id = \(bind: userID) AND created_at >= \(bind: Self.millis(since))
+                    """
+                ).first())
+        }
+    }
+
+    public func recordEnrollmentAttempt(clientAddress: String, at time: Date, since: Date) async throws
+        -> EnrollmentWindow
+    {
+        try await transaction { db in
+            try await db.raw("DELETE FROM enrollment_attempts WHERE created_at < \(bind: Self.millis(since))").run()
+            try await db.raw(
+                """
+                INSERT INTO enrollment_attempts (client_address, created_at)
+                VALUES (\(bind: clientAddress), \(bind: Self.millis(time)))
+                """
+            ).run()
+            return try Self.window(
+                try await db.raw(
+                    """
+                    SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM enrollment_attempts
+                    WHERE client_address = \(bind: clientAddress) AND created_at >= \(bind: Self.millis(since))
                     """
                 ).first())
         }
@@ -351,8 +363,10 @@ public final class SQLStore: LatchkeyStore {
             guard
                 let row = try await db.raw(
                     """
-                    SELECT c.serial, c.device_id, d.user_id, c.not_after, c.revoked_at, d.status
-                    FROM certificates c JOIN devices d ON d.id = c.device_id WHERE c.serial = \(bind: serial)
+                    SELECT c.serial, c.device_id, d.user_id, c.not_after, c.revoked_at, d.status, u.username,
+                        u.status AS user_status
+                    FROM certificates c JOIN devices d ON d.id = c.device_id JOIN users u ON u.id = d.user_id
+                    WHERE c.serial = \(bind: serial)
                     """
                 ).first()
             else { return nil }
@@ -362,7 +376,9 @@ public final class SQLStore: LatchkeyStore {
                 userID: try row.decode(column: "user_id", as: String.self),
                 notAfter: Self.date(try row.decode(column: "not_after", as: Int64.self)),
                 certificateRevokedAt: Self.date(try row.decode(column: "revoked_at", as: Int64?.self)),
-                deviceStatus: try row.decode(column: "status", as: String.self))
+                deviceStatus: try row.decode(column: "status", as: String.self),
+                username: try row.decode(column: "username", as: String.self),
+                userStatus: try row.decode(column: "user_status", as: String.self))
         }
     }
 

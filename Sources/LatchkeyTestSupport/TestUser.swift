@@ -18,3 +18,34 @@ public struct TestUser: Sendable {
         return TestUser(username: username, password: password, phone: phone)
     }
 }
+
+extension ServerProcess {
+    /// Enrolls a device for `user` with `latchkey client enroll` (password and code on stdin); returns its directory.
+    public func enrollWithCLI(_ user: TestUser) throws -> String {
+        let device = try Shell.temporaryDirectory("cli-device")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Shell.latchkeyBinary)
+        process.arguments = [
+            "client", "enroll", "--device-dir", device, "--config", dataDirectory + "/client-config.json",
+            "--username", user.username, "--password-stdin",
+        ]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        input.fileHandleForWriting.write(Data((user.password + "\n").utf8))
+        var code: String?
+        for _ in 0..<100 where code == nil {
+            code = try? self.code(to: user.phone)
+            if code == nil { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        input.fileHandleForWriting.write(Data(((code ?? "") + "\n").utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "latchkey client enroll exited with \(process.terminationStatus)")
+        }
+        return device
+    }
+}

@@ -9,7 +9,10 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Latchkey beside a peer in the same run (use a release build).",
-        subcommands: [BenchIssueCommand.self, BenchStoreCommand.self, BenchSignCommand.self]
+        subcommands: [
+            BenchIssueCommand.self, BenchStoreCommand.self, BenchSignCommand.self, BenchLoadCommand.self,
+            BenchSeedEnrollmentsCommand.self,
+        ]
     )
 }
 

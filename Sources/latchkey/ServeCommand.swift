@@ -33,6 +33,10 @@ struct ServeCommand: AsyncParsableCommand {
     var enrollLimitAccount = 20
     @Option(name: .customLong("enroll-limit-address"), help: "Enrollment starts allowed per hour per client address.")
     var enrollLimitAddress = 60
+    @Option(
+        name: .customLong("header-timeout"),
+        help: "Time a connection gets to send a complete request head (slow-loris defence), such as 20s.")
+    var headerTimeout = "20s"
     @Option(name: .customLong("bcrypt-cost"), help: "bcrypt cost for passwords (10 to 14).") var bcryptCost = 11
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Flag(
@@ -50,6 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard let nonce = DurationText.seconds(nonceLifetime), nonce <= 300 else {
             throw ValidationError("--nonce-lifetime must be a duration of at most 5m")
+        }
+        guard let header = DurationText.seconds(headerTimeout), header >= 1, header <= 300 else {
+            throw ValidationError("--header-timeout must be a duration from 1s to 5m")
         }
         guard (10...14).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be 10 to 14") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -72,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.settings.enrollLimitPerAccount = enrollLimitAccount
         options.settings.enrollLimitPerAddress = enrollLimitAddress
         options.settings.bcryptCost = UInt8(bcryptCost)
+        options.settings.headerTimeoutSeconds = Int64(DurationText.seconds(headerTimeout)!)
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

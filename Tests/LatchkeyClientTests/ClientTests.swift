@@ -48,30 +48,7 @@ import X509
 
     @Test func enrollAndCallThroughTheCLI() throws {
         let user = try TestUser.add(server)
-        let device = try Shell.temporaryDirectory("cli-device")
-        let config = server.dataDirectory + "/client-config.json"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Shell.latchkeyBinary)
-        process.arguments = [
-            "client", "enroll", "--device-dir", device, "--config", config, "--username", user.username,
-            "--password-stdin",
-        ]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = Pipe()
-        try process.run()
-        input.fileHandleForWriting.write(Data((user.password + "\n").utf8))
-        var code: String?
-        for _ in 0..<100 where code == nil {
-            code = try? server.code(to: user.phone)
-            if code == nil { Thread.sleep(forTimeInterval: 0.1) }
-        }
-        input.fileHandleForWriting.write(Data(((code ?? "") + "\n").utf8))
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let device = try server.enrollWithCLI(user)
         #expect(SecureFileModeOf(device + "/device.key") == 0o600)
         let call = try Shell.run([Shell.latchkeyBinary, "client", "call", "--device-dir", device, "GET", "/v1/me"])
         #expect(call.status == 0)

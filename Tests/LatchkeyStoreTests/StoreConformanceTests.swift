@@ -276,11 +276,16 @@ import Testing
             let hourAgo = Date().addingTimeInterval(-3600)
             for _ in 0..<3 { _ = try await addEnrollment(store, user: user, address: "10.0.0.9") }
             #expect(try await store.enrollmentWindow(userID: user.id, since: hourAgo).count == 3)
-            #expect(try await store.enrollmentWindow(clientAddress: "10.0.0.9", since: hourAgo).count == 3)
-            #expect(try await store.enrollmentWindow(clientAddress: "10.0.0.9", since: hourAgo).oldest != nil)
+            let old = Date().addingTimeInterval(-7200)
+            _ = try await store.recordEnrollmentAttempt(clientAddress: "10.0.0.9", at: old, since: old)
+            for expected in 1...3 {
+                let window = try await stores[expected % stores.count].recordEnrollmentAttempt(
+                    clientAddress: "10.0.0.9", at: Date(), since: hourAgo)
+                #expect(window.count == expected)
+                #expect(window.oldest != nil)
+            }
             #expect(
-                try await store.enrollmentWindow(clientAddress: "10.0.0.8", since: hourAgo)
-                    == EnrollmentWindow(count: 0, oldest: nil))
+                try await store.recordEnrollmentAttempt(clientAddress: "10.0.0.8", at: Date(), since: hourAgo).count == 1)
             #expect(try await store.enrollmentWindow(userID: user.id, since: Date().addingTimeInterval(60)).count == 0)
 
             let enrollment = try await addEnrollment(store, user: user)

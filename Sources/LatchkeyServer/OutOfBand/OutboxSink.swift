@@ -17,10 +17,8 @@ public struct OutboxSink: OutOfBandSink {
     }
 
     public func deliver(_ message: OutOfBandMessage) async throws {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var object: [String: Any] = [
-            "time": formatter.string(from: message.time), "channel": "sms", "to": message.to, "body": message.body,
+            "time": Timestamp.string(message.time, milliseconds: true), "channel": "sms", "to": message.to, "body": message.body,
             "kind": message.kind.rawValue,
         ]
         object["code"] = message.code ?? NSNull()

@@ -29,10 +29,9 @@ public struct WebhookSink: OutOfBandSink {
     }
 
     public func deliver(_ message: OutOfBandMessage) async throws {
-        let formatter = ISO8601DateFormatter()
         var object: [String: Any] = [
             "kind": message.kind.rawValue, "to": message.to, "body": message.body,
-            "time": formatter.string(from: message.time),
+            "time": Timestamp.string(message.time),
         ]
         object["code"] = message.code ?? NSNull()
         let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Latchkey beside its peers, in one run, on this machine: P1 issuance vs `openssl speed`, P2 enrollment completions vs
+# `cfssl serve`, P3 mutual-TLS full handshakes and P4 keep-alive requests vs nginx with `ssl_verify_client on`, P5
+# signed transfers vs P4. Writes a Markdown table to stdout and to Benchmarks/results/latest.md.
+#
+#   Benchmarks/run.sh [--runs N] [--seconds S] [--connections C]
+#
+# Installs nginx and golang-cfssl with apt-get when missing, builds latchkey in release mode (.build-release), starts
+# every server on 127.0.0.1 and stops all of them when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v cfssl >/dev/null || missing+=(golang-cfssl)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v taskset >/dev/null || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+swift build -c release --product latchkey --scratch-path .build-release >&2
+exec python3 Benchmarks/bench.py --latchkey .build-release/release/latchkey "$@"
