@@ -37,17 +37,13 @@ public enum CSRIntake {
 
     /// Accepts a PEM `CERTIFICATE REQUEST` (or `NEW CERTIFICATE REQUEST`) block.
     public static func accept(pem: String) throws -> AcceptedCSR {
-        let document: PEMDocument
-        do {
-            document = try PEMDocument(pemString: pem.trimmingCharacters(in: .whitespacesAndNewlines))
-        } catch {
+        guard pem.utf8.count <= maximumSize * 2, let document = PEM.decode(pem) else {
             throw PKIError(.csrInvalid, "the CSR is not a PEM document (expected -----BEGIN CERTIFICATE REQUEST-----)")
         }
-        guard document.discriminator == "CERTIFICATE REQUEST" || document.discriminator == "NEW CERTIFICATE REQUEST"
-        else {
-            throw PKIError(.csrInvalid, "expected a PEM CERTIFICATE REQUEST, got a PEM \(document.discriminator)")
+        guard document.label == "CERTIFICATE REQUEST" || document.label == "NEW CERTIFICATE REQUEST" else {
+            throw PKIError(.csrInvalid, "expected a PEM CERTIFICATE REQUEST, got a PEM \(document.label)")
         }
-        return try accept(der: document.derBytes)
+        return try accept(der: document.der)
     }
 
     /// Accepts a DER-encoded CSR.

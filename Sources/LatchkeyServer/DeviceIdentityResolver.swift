@@ -24,6 +24,14 @@ public actor DeviceIdentityResolver {
     let validator: ClientCertificateValidator
     let store: any LatchkeyStore
     private var parsed: [ByteBuffer: (Certificate, DeviceIdentity)] = [:]
+    /// The peer certificate of each open connection, so keep-alive requests do not ask the TLS handler (a hop to the
+    /// event loop) every time. Held weakly: an entry whose connection is gone never matches another connection.
+    private var peers: [ObjectIdentifier: PeerEntry] = [:]
+
+    private struct PeerEntry {
+        weak var channel: (any Channel)?
+        let der: ByteBuffer
+    }
 
     public init(authority: CertificateAuthority, store: any LatchkeyStore) {
         self.validator = ClientCertificateValidator(authority: authority)
@@ -33,8 +41,7 @@ public actor DeviceIdentityResolver {
     static let noCertificate = APIError(.unauthorized, .certificateUnknown, "a client certificate is required")
 
     public func resolve(channel: any Channel, now: Date = Date()) async throws -> VerifiedDevice {
-        guard let peer = try await channel.nioSSL_peerCertificate().get() else { throw Self.noCertificate }
-        let der = ByteBuffer(bytes: try peer.toDERBytes())
+        let der = try await peerCertificate(of: channel)
         let (certificate, identity) = try await parse(der, now: now)
         if identity.notAfter < now {
             throw APIError(.unauthorized, .certificateExpired, "the client certificate expired; renew or enroll again")
@@ -54,6 +61,43 @@ public actor DeviceIdentityResolver {
             throw APIError(.unauthorized, .deviceRevoked, "the account of this device is disabled")
         }
         return VerifiedDevice(identity: identity, certificate: certificate, username: status.username)
+    }
+
+    private func peerCertificate(of channel: any Channel) async throws -> ByteBuffer {
+        let key = ObjectIdentifier(channel)
+        if let entry = peers[key], entry.channel === channel { return entry.der }
+        guard let peer = try await channel.nioSSL_peerCertificate().get() else { throw Self.noCertificate }
+        let der = ByteBuffer(bytes: try peer.toDERBytes())
+        if peers.count >= 20_000 { peers = peers.filter { $0.value.channel != nil } }
+        if peers.count >= 20_000 { peers.removeAll(keepingCapacity: true) }
+        peers[key] = PeerEntry(channel: channel, der: der)
+        return der
+    }
+
+    /// The TLS handshake's check of a client certificate (NIOSSL's custom verification callback on the API
+    /// listener): the leaf must chain to the issuing CA with EKU clientAuth and be within its validity.
+    ///
+    /// It replaces BoringSSL's own chain building, which verified the issuing CA's P-384 signature by the root on
+    /// every handshake; a certificate that passed once is recognized by its exact DER bytes, so a device's later
+    /// handshakes cost a dictionary lookup. Proof of possession of the key stays with TLS (CertificateVerify), and
+    /// revocation is checked per request by ``resolve(channel:now:)``.
+    public nonisolated func verificationCallback() -> @Sendable (
+        [NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>
+    ) -> Void {
+        { certificates, promise in
+            guard let leaf = certificates.first, let der = try? leaf.toDERBytes() else {
+                promise.succeed(.failed)
+                return
+            }
+            promise.completeWithTask {
+                await self.admitsHandshake(leafDER: der) ? .certificateVerified : .failed
+            }
+        }
+    }
+
+    func admitsHandshake(leafDER: [UInt8], now: Date = Date()) async -> Bool {
+        guard let (certificate, identity) = try? await parse(ByteBuffer(bytes: leafDER), now: now) else { return false }
+        return certificate.notValidBefore <= now && identity.notAfter >= now
     }
 
     private func parse(_ der: ByteBuffer, now: Date) async throws -> (Certificate, DeviceIdentity) {

@@ -109,7 +109,10 @@ public struct LatchkeyServer {
                     devices: devices, bank: DemoBank(store: store), resolver: resolver, lastSeen: lastSeen,
                     signatures: SignatureMiddleware(store: store)),
                 server: try .tls(
-                    .http1(configuration: http1), tlsConfiguration: ServerTLS.api(server: server, authority: authority)),
+                    .http1(configuration: http1),
+                    configuration: TLSChannelConfiguration(
+                        tlsConfiguration: ServerTLS.api(server: server, authority: authority),
+                        customVerificationCallback: resolver.verificationCallback())),
                 configuration: .init(address: .hostname(settings.host, port: settings.apiPort), serverName: nil),
                 onServerRunning: { _ in await ready.arrived() },
                 logger: logger)
