@@ -11,6 +11,9 @@ public struct AcceptedCSR: Sendable {
     public let publicKey: Certificate.PublicKey
     /// A short name of the key, such as "EC P-256" or "RSA 2048".
     public let keyDescription: String
+    /// RFC 5280 §4.2.1.2 method 1 (SHA-1 of the subjectPublicKey bits), taken from the CSR's own bytes: deriving it
+    /// from `publicKey` converts the key to affine coordinates again, a modular inversion per issuance.
+    public let keyIdentifier: SubjectKeyIdentifier
 }
 
 /// Parses and checks PKCS#10 certificate signing requests (RFC 2986).
@@ -64,7 +67,29 @@ public enum CSRIntake {
                 "the CSR's signature does not verify with its own public key (no proof of possession of the private key)"
             )
         }
-        return AcceptedCSR(publicKey: csr.publicKey, keyDescription: keyDescription)
+        let keyIdentifier =
+            subjectPublicKeyBits(ofCSR: der).map {
+                SubjectKeyIdentifier(keyIdentifier: ArraySlice(Insecure.SHA1.hash(data: $0)))
+            }
+            ?? SubjectKeyIdentifier(hash: csr.publicKey)
+        return AcceptedCSR(publicKey: csr.publicKey, keyDescription: keyDescription, keyIdentifier: keyIdentifier)
+    }
+
+    /// The value of the subjectPublicKey BIT STRING of a DER CSR (without the unused-bits byte), or nil.
+    static func subjectPublicKeyBits(ofCSR der: [UInt8]) -> ArraySlice<UInt8>? {
+        guard let root = try? DER.parse(der), case .constructed(let request) = root.content,
+            let info = request.first(where: { _ in true }), case .constructed(let fields) = info.content
+        else { return nil }
+        var field = fields.makeIterator()
+        _ = field.next()  // version
+        _ = field.next()  // subject
+        guard let spki = field.next(), case .constructed(let parts) = spki.content else { return nil }
+        var part = parts.makeIterator()
+        _ = part.next()  // algorithm
+        guard let bits = part.next(), bits.identifier == .bitString, case .primitive(let content) = bits.content,
+            content.first == 0
+        else { return nil }
+        return content.dropFirst()
     }
 
     static let acceptedKeysText = "accepted keys are EC P-256, EC P-384 and RSA 2048 to 4096 bits"

@@ -28,7 +28,16 @@ public struct IssuancePolicy: Sendable {
 
     /// Issues a client certificate for a device of a user, signed by the issuing CA.
     public func issue(
+        _ request: AcceptedCSR, deviceID: String, userID: String, authority: CertificateAuthority, now: Date = Date()
+    ) throws -> Certificate {
+        try issue(
+            publicKey: request.publicKey, keyIdentifier: request.keyIdentifier, deviceID: deviceID, userID: userID,
+            authority: authority, now: now)
+    }
+
+    public func issue(
         publicKey: Certificate.PublicKey,
+        keyIdentifier: SubjectKeyIdentifier? = nil,
         deviceID: String,
         userID: String,
         authority: CertificateAuthority,
@@ -45,7 +54,7 @@ public struct IssuancePolicy: Sendable {
                 .uniformResourceIdentifier(DeviceIdentity.deviceURI(deviceID)),
                 .uniformResourceIdentifier(DeviceIdentity.userURI(userID)),
             ])
-            SubjectKeyIdentifier(hash: publicKey)
+            keyIdentifier ?? SubjectKeyIdentifier(hash: publicKey)
             authority.issuingKeyIdentifier
         }
         return try authority.sign(

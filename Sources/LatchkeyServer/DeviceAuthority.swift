@@ -37,7 +37,7 @@ public struct DeviceAuthority: Sendable {
         let accepted = try CSRIntake.accept(pem: request.csr)
         let issued = try IssuedCertificate(
             policy.issue(
-                publicKey: accepted.publicKey, deviceID: device.identity.deviceID, userID: device.identity.userID,
+                accepted, deviceID: device.identity.deviceID, userID: device.identity.userID,
                 authority: authority, now: now))
         let record = issued.record(deviceID: device.identity.deviceID)
         try await store.storeRenewal(
@@ -56,7 +56,8 @@ public struct DeviceAuthority: Sendable {
         try await store.devices(userID: device.identity.userID).map { record in
             DeviceInfo(
                 deviceID: record.id, name: record.name, status: record.status,
-                enrolledAt: Timestamp.string(record.enrolledAt), lastSeenAt: record.lastSeenAt.map { Timestamp.string($0) },
+                enrolledAt: Timestamp.string(record.enrolledAt),
+                lastSeenAt: record.lastSeenAt.map { Timestamp.string($0) },
                 current: record.id == device.identity.deviceID)
         }
     }

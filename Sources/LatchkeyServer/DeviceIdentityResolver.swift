@@ -81,9 +81,11 @@ public actor DeviceIdentityResolver {
     /// every handshake; a certificate that passed once is recognized by its exact DER bytes, so a device's later
     /// handshakes cost a dictionary lookup. Proof of possession of the key stays with TLS (CertificateVerify), and
     /// revocation is checked per request by ``resolve(channel:now:)``.
-    public nonisolated func verificationCallback() -> @Sendable (
-        [NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>
-    ) -> Void {
+    public nonisolated func verificationCallback()
+        -> @Sendable (
+            [NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>
+        ) -> Void
+    {
         { certificates, promise in
             guard let leaf = certificates.first, let der = try? leaf.toDERBytes() else {
                 promise.succeed(.failed)

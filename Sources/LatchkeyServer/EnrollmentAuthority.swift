@@ -159,7 +159,7 @@ public struct EnrollmentAuthority: Sendable {
         let deviceID = "dev-" + UUID().uuidString.lowercased()
         let issued = try IssuedCertificate(
             policy.issue(
-                publicKey: accepted.publicKey, deviceID: deviceID, userID: user.id, authority: authority, now: now))
+                accepted, deviceID: deviceID, userID: user.id, authority: authority, now: now))
         let record = issued.record(deviceID: deviceID)
         try await store.completeEnrollment(
             id: enrollment.id,

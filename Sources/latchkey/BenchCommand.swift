@@ -71,7 +71,7 @@ struct BenchIssueCommand: AsyncParsableCommand {
     static func issueOnce(_ pem: String, authority: CertificateAuthority, policy: IssuancePolicy) throws -> String {
         let accepted = try CSRIntake.accept(pem: pem)
         let certificate = try policy.issue(
-            publicKey: accepted.publicKey, deviceID: "d-bench", userID: "u-bench", authority: authority)
+            accepted, deviceID: "d-bench", userID: "u-bench", authority: authority)
         return try certificate.pemText()
     }
 }

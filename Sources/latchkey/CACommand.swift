@@ -134,7 +134,7 @@ struct CASignCommand: AsyncParsableCommand {
             }
             let issued = try IssuedCertificate(
                 policy.issue(
-                    publicKey: accepted.publicKey, deviceID: deviceID, userID: record.id, authority: authority))
+                    accepted, deviceID: deviceID, userID: record.id, authority: authority))
             let stored = issued.record(deviceID: deviceID)
             try await store.addDevice(
                 DeviceRecord(id: deviceID, userID: record.id, name: deviceName, enrolledAt: Date()),

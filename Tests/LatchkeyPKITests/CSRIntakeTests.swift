@@ -96,3 +96,19 @@ import X509
         #expect(PEM.decode("no pem here") == nil)
     }
 }
+
+@Suite struct KeyIdentifierTests {
+    /// The key identifier read from a CSR's bytes equals swift-certificates' RFC 5280 method 1 over the parsed key,
+    /// for EC and RSA requests made by openssl.
+    @Test func theCSRKeyIdentifierMatchesTheHashOfTheParsedKey() throws {
+        for newkey in [
+            ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"], ["-newkey", "rsa:2048"],
+        ] {
+            let directory = try Shell.temporaryDirectory("ski")
+            let pem = try OpenSSL.makeCSR(newkey: newkey, keyPath: directory + "/k.pem")
+            let accepted = try CSRIntake.accept(pem: pem)
+            #expect(accepted.keyIdentifier == SubjectKeyIdentifier(hash: accepted.publicKey), "\(newkey)")
+        }
+    }
+}

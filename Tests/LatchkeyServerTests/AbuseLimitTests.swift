@@ -84,7 +84,8 @@ import Testing
                 Issue.record("the \(kinds[index]) connection \(index) was never closed")
                 continue
             }
-            #expect(seconds >= 1.5 && seconds <= 4.5, "the \(kinds[index]) connection \(index) closed after \(seconds) s")
+            #expect(
+                seconds >= 1.5 && seconds <= 4.5, "the \(kinds[index]) connection \(index) closed after \(seconds) s")
         }
         #expect(json["normal_failed"] as? Int == 0, "\(json)")
         #expect((json["normal_ok"] as? Int ?? 0) >= 10, "\(json)")

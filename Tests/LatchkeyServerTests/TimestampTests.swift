@@ -11,8 +11,12 @@ import Testing
         fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var generator = SystemRandomNumberGenerator()
         let dates =
-            [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 951_782_400.5), Date(timeIntervalSince1970: 4_102_444_799.999)]
-            + (0..<500).map { _ in Date(timeIntervalSince1970: Double.random(in: 0..<4_102_444_800, using: &generator)) }
+            [
+                Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 951_782_400.5),
+                Date(timeIntervalSince1970: 4_102_444_799.999),
+            ]
+            + (0..<500).map { _ in Date(timeIntervalSince1970: Double.random(in: 0..<4_102_444_800, using: &generator))
+            }
         for date in dates {
             #expect(Timestamp.string(date) == whole.string(from: date))
             // Foundation rounds to the nearest millisecond, Timestamp truncates: compare on whole milliseconds.

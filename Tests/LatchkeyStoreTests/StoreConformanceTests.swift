@@ -285,7 +285,8 @@ import Testing
                 #expect(window.oldest != nil)
             }
             #expect(
-                try await store.recordEnrollmentAttempt(clientAddress: "10.0.0.8", at: Date(), since: hourAgo).count == 1)
+                try await store.recordEnrollmentAttempt(clientAddress: "10.0.0.8", at: Date(), since: hourAgo).count
+                    == 1)
             #expect(try await store.enrollmentWindow(userID: user.id, since: Date().addingTimeInterval(60)).count == 0)
 
             let enrollment = try await addEnrollment(store, user: user)

@@ -13,10 +13,14 @@ import Testing
         device = try server.enrollWithCLI(try TestUser.add(server))
     }
 
-    func load(_ arguments: [String], warmup: String = "0.2") throws -> (status: Int32, json: [String: Any], stderr: String)
-    {
+    func load(_ arguments: [String], warmup: String = "0.2") throws -> (
+        status: Int32, json: [String: Any], stderr: String
+    ) {
         let result = try Shell.run(
-            [Shell.latchkeyBinary, "bench", "load", "--seconds", "1", "--warmup", warmup, "--connections", "2", "--json"]
+            [
+                Shell.latchkeyBinary, "bench", "load", "--seconds", "1", "--warmup", warmup, "--connections", "2",
+                "--json",
+            ]
                 + arguments)
         let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
         let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]

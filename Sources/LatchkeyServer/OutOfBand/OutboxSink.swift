@@ -18,7 +18,8 @@ public struct OutboxSink: OutOfBandSink {
 
     public func deliver(_ message: OutOfBandMessage) async throws {
         var object: [String: Any] = [
-            "time": Timestamp.string(message.time, milliseconds: true), "channel": "sms", "to": message.to, "body": message.body,
+            "time": Timestamp.string(message.time, milliseconds: true), "channel": "sms", "to": message.to,
+            "body": message.body,
             "kind": message.kind.rawValue,
         ]
         object["code"] = message.code ?? NSNull()
