@@ -136,7 +136,10 @@ let package = Package(
             name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyTestSupport", "LatchkeyStoreProbe"]),
         .testTarget(
             name: "LatchkeyServerTests",
-            dependencies: ["LatchkeyServer", "LatchkeyPKI", "LatchkeyTestSupport", "latchkey"],
+            dependencies: [
+                "LatchkeyServer", "LatchkeyPKI", "LatchkeyTestSupport", "latchkey",
+                .product(name: "X509", package: "swift-certificates"),
+            ],
             exclude: []
         ),
         .testTarget(

@@ -43,6 +43,28 @@ public enum Shell {
     }
 
     /// A new empty directory under the system temporary directory.
+    /// Runs the commands at the same time, each on a thread of its own, and returns their results in order.
+    public static func runConcurrently(_ commands: [[String]]) -> [Result] {
+        let results = Box(Array(repeating: Result?.none, count: commands.count))
+        let threads = commands.enumerated().map { index, command in
+            Thread {
+                let result = try? run(command)
+                results.lock.lock()
+                results.value[index] = result
+                results.lock.unlock()
+            }
+        }
+        threads.forEach { $0.start() }
+        while threads.contains(where: { !$0.isFinished }) { usleep(2000) }
+        return results.value.map { $0 ?? Result(status: -1, stdout: "", stderr: "could not start", stdoutData: Data()) }
+    }
+
+    private final class Box<Value>: @unchecked Sendable {
+        var value: Value
+        let lock = NSLock()
+        init(_ value: Value) { self.value = value }
+    }
+
     public static func temporaryDirectory(_ prefix: String = "latchkey-test") throws -> String {
         let path = NSTemporaryDirectory() + "/\(prefix)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

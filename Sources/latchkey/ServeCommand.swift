@@ -66,6 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        ResourceLimits.raiseOpenFileLimit()
         var options = LatchkeyServer.Options(dataDirectory: data.directory)
         options.database = data.database == nil ? nil : try data.databaseURL()
         options.oob = oob

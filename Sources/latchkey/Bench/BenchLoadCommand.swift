@@ -40,6 +40,11 @@ struct BenchLoadCommand: AsyncParsableCommand {
     @Option(name: .customLong("device-dir"), help: "An enrolled device: its certificate, key and chain.")
     var deviceDir: String?
     @Option(help: "Seeded enrollments, one `ID CODE` per line (enroll).") var enrollments: String?
+    @Option(help: "Append the body of every successful operation to this file, one per line.") var record: String?
+    @Option(
+        name: .customLong("csr-key"),
+        help: "The P-256 private key (PEM) of the CSR sent by the enroll workload (default: a new key).")
+    var csrKey: String?
     @Flag(help: "Print one JSON object instead of a line of text.") var json = false
 
     func run() async throws {
@@ -49,15 +54,22 @@ struct BenchLoadCommand: AsyncParsableCommand {
         guard connections > 0, threads > 0, seconds > 0, warmup >= 0 else {
             throw ValidationError("--connections, --threads and --seconds must be positive")
         }
+        ResourceLimits.raiseOpenFileLimit()
         let target = try Self.target(url)
         let certPath = cert ?? deviceDir.map { $0 + "/device.pem" }
         let keyPath = key ?? deviceDir.map { $0 + "/device.key" }
         let caPath = caFile ?? deviceDir.map { $0 + "/chain.pem" }
         let tls = try target.tls ? Self.tlsContext(cert: certPath, key: keyPath, ca: caPath) : nil
         let script = try makeScript()
-        let options = LoadOptions(
+        var options = LoadOptions(
             host: target.host, port: target.port, tls: tls, connections: connections, threads: threads,
             seconds: seconds, warmupSeconds: warmup, mode: mode)
+        if let record {
+            let descriptor = open(record, O_WRONLY | O_APPEND | O_CREAT, 0o600)
+            guard descriptor >= 0 else { throw CommandFailure("cannot open \(record)") }
+            options.recordDescriptor = descriptor
+        }
+        defer { if let descriptor = options.recordDescriptor { close(descriptor) } }
         let result = try await LoadGenerator.run(options, script: script)
         let p50 = result.latencyMilliseconds(0.50)
         let p99 = result.latencyMilliseconds(0.99)
@@ -107,7 +119,16 @@ struct BenchLoadCommand: AsyncParsableCommand {
                 return fields.count == 2 ? (String(fields[0]), String(fields[1])) : nil
             }
             guard !pairs.isEmpty else { throw CommandFailure("no enrollments in \(enrollments)") }
-            let csr = try DeviceKey(P256.Signing.PrivateKey()).makeCSR(deviceName: "bench")
+            let key: P256.Signing.PrivateKey
+            if let csrKey {
+                guard let text = try? String(contentsOfFile: csrKey, encoding: .utf8) else {
+                    throw CommandFailure("cannot read \(csrKey)")
+                }
+                key = try P256.Signing.PrivateKey(pemRepresentation: text)
+            } else {
+                key = P256.Signing.PrivateKey()
+            }
+            let csr = try DeviceKey(key).makeCSR(deviceName: "bench")
             let shares = connections
             let all = pairs
             return { slot in

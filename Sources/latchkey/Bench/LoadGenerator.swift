@@ -44,6 +44,8 @@ struct LoadOptions: Sendable {
     var seconds: Double
     var warmupSeconds: Double
     var mode: Mode
+    /// A file descriptor (opened O_APPEND) that receives the body of every successful operation, one per line.
+    var recordDescriptor: Int32? = nil
 }
 
 /// The outcome of one load run.
@@ -260,7 +262,10 @@ final class LoadConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             let request = pending
             pending = nil
             if (200..<300).contains(status) {
-                if request?.completesOperation ?? true { slot.operationCompleted() }
+                if request?.completesOperation ?? true {
+                    slot.operationCompleted()
+                    if let descriptor = slot.options.recordDescriptor { Self.record(response.body, to: descriptor) }
+                }
             } else {
                 slot.recordError(
                     "HTTP \(status) for \(request?.path ?? "?"): \(String(buffer: body).prefix(200))")
@@ -271,6 +276,13 @@ final class LoadConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 sendNext(context: context, after: response)
             }
         }
+    }
+
+    /// Appends one answer as a line: a single `write` to an O_APPEND descriptor, so lines never interleave.
+    static func record(_ body: ByteBuffer, to descriptor: Int32) {
+        var line = Array(body.readableBytesView.filter { $0 != 0x0A })
+        line.append(0x0A)
+        _ = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
     }
 
     func sendNext(context: ChannelHandlerContext, after response: LoadResponse?) {
