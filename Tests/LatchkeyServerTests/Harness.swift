@@ -26,7 +26,7 @@ struct OutsideDevice {
     }
 
     /// Starts an enrollment with curl and returns its id.
-    static func start(_ server: ServerProcess, username: String, password: String, name: String = "phone") throws
+    static func start(_ server: some ServerEndpoints, username: String, password: String, name: String = "phone") throws
         -> Curl.Response
     {
         try Curl.request(
@@ -34,20 +34,24 @@ struct OutsideDevice {
             json: ["username": username, "password": password, "device_name": name], caFile: server.rootCertificatePath)
     }
 
-    static func complete(_ server: ServerProcess, id: String, code: String, csr: String) throws -> Curl.Response {
+    static func complete(_ server: some ServerEndpoints, id: String, code: String, csr: String) throws -> Curl.Response
+    {
         try Curl.request(
             "POST", server.enrollURL + "/v1/enrollments/\(id)/complete", json: ["code": code, "csr": csr],
             caFile: server.rootCertificatePath)
     }
 
     /// The whole enrollment: start, code from the outbox, complete with an openssl CSR.
-    static func enroll(_ server: ServerProcess, user: TestUser) throws -> OutsideDevice {
+    static func enroll(_ server: ServerProcess, user: TestUser, via front: (any ServerEndpoints)? = nil) throws
+        -> OutsideDevice
+    {
         let directory = try Shell.temporaryDirectory("device")
-        let started = try start(server, username: user.username, password: user.password)
+        let endpoints: any ServerEndpoints = front ?? server
+        let started = try start(endpoints, username: user.username, password: user.password)
         try #require(started.status == 201, "start: \(started.status) \(started.body)")
         let id = try #require(started.json?["enrollment_id"] as? String)
         let (csr, key) = try makeCSR(in: directory)
-        let completed = try complete(server, id: id, code: try server.code(to: user.phone), csr: csr)
+        let completed = try complete(endpoints, id: id, code: try server.code(to: user.phone), csr: csr)
         try #require(completed.status == 201, "complete: \(completed.status) \(completed.body)")
         let certificatePath = directory + "/device.pem"
         try (completed.json?["certificate"] as? String ?? "").write(
@@ -59,14 +63,16 @@ struct OutsideDevice {
             deviceID: completed.json?["device_id"] as? String ?? "", serial: serial)
     }
 
-    func call(_ server: ServerProcess, _ method: String, _ path: String, json: Any? = nil) throws -> Curl.Response {
+    func call(_ server: some ServerEndpoints, _ method: String, _ path: String, json: Any? = nil) throws
+        -> Curl.Response
+    {
         try Curl.request(
             method, server.apiURL + path, json: json, caFile: server.rootCertificatePath, certificate: certificatePath,
             key: keyPath)
     }
 
     /// A fresh nonce for this device.
-    func nonce(_ server: ServerProcess) throws -> String {
+    func nonce(_ server: some ServerEndpoints) throws -> String {
         let response = try call(server, "GET", "/v1/nonce")
         return try #require(response.json?["nonce"] as? String, "nonce: \(response.body)")
     }
@@ -75,7 +81,7 @@ struct OutsideDevice {
     /// `signedMethod`, `signedTarget`, `signingKey`, `keyID` and `sentBody` let a test make the signature disagree
     /// with what is sent.
     func signedCall(
-        _ server: ServerProcess, _ method: String, _ path: String, body: String = "", nonce: String? = nil,
+        _ server: some ServerEndpoints, _ method: String, _ path: String, body: String = "", nonce: String? = nil,
         signedMethod: String? = nil, signedTarget: String? = nil, signingKey: String? = nil, keyID: String? = nil,
         createdOffset: Int = 0, sentBody: String? = nil
     ) throws -> Curl.Response {

@@ -114,27 +114,4 @@ import Testing
         #expect(broken.status == 1)
         #expect(broken.stderr.contains("sequence \(sequence)"))
     }
-
-    @Test(.enabled(if: TestDatabases.postgresServerURL != nil || TestDatabases.isCI))
-    func aNonceConsumedOnOneInstanceIsRefusedOnTheOther() throws {
-        let database = try TestDatabases.fresh(.postgres)
-        let first = try ServerProcess(arguments: ["--database", database])
-        defer { first.stop() }
-        // The second instance shares the CA and keys (a copy of the data directory) and the database.
-        let copy = try Shell.temporaryDirectory("second") + "/data"
-        try FileManager.default.copyItem(atPath: first.dataDirectory, toPath: copy)
-        let second = try ServerProcess(dataDirectory: copy, arguments: ["--database", database])
-        defer { second.stop() }
-        let user = try TestUser.add(first)
-        let device = try OutsideDevice.enroll(first, user: user)
-        let nonce = try device.nonce(first)
-        let body = try transferBodyOn(first, device)
-        #expect(try device.signedCall(second, "POST", "/v1/transfers", body: body, nonce: nonce).status == 201)
-        #expect(
-            try device.signedCall(first, "POST", "/v1/transfers", body: body, nonce: nonce).errorCode == "nonce_reused")
-        // A revocation through one instance is refused by the other on the next request.
-        let revoke = try first.latchkey(["device", "revoke", device.deviceID])
-        #expect(revoke.status == 0, "\(revoke.stderr)")
-        #expect(try device.call(second, "GET", "/v1/me").errorCode == "device_revoked")
-    }
 }
