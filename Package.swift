@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "LatchkeyClient", targets: ["LatchkeyClient"]),
         .executable(name: "latchkey", targets: ["latchkey"]),
         .executable(name: "latchkey-store-probe", targets: ["LatchkeyStoreProbe"]),
+        .library(name: "LatchkeyFuzzTargets", targets: ["LatchkeyFuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
@@ -124,6 +125,7 @@ let package = Package(
             ]
         ),
         .target(name: "LatchkeyTestSupport", dependencies: []),
+        .target(name: "LatchkeyFuzzTargets", dependencies: ["LatchkeyPKI", "LatchkeyProtocol"]),
         .testTarget(name: "LatchkeyPKITests", dependencies: ["LatchkeyPKI", "LatchkeyTestSupport"]),
         .testTarget(
             name: "latchkeyTests",
@@ -149,7 +151,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
-        .testTarget(name: "LatchkeyProtocolTests", dependencies: ["LatchkeyProtocol"]),
+        .testTarget(name: "LatchkeyProtocolTests", dependencies: ["LatchkeyProtocol", "LatchkeyFuzzTargets"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -42,15 +42,13 @@ enum EnrollmentRoutes {
         }
         router.post("/v1/enrollments") { request, context in
             let body = try await BodyLimit.collect(request)
-            let start = try StrictJSON.decode(
-                EnrollmentStartRequest.self, from: body, allowedFields: ["username", "password", "device_name"])
+            let start = try StrictJSON.body(EnrollmentStartRequest.self, from: body)
             return JSONResponse(.created, try await enrollment.start(start, clientAddress: context.clientAddress))
         }
         router.post("/v1/enrollments/:id/complete") { request, context in
             let id = try context.parameters.require("id")
             let body = try await BodyLimit.collect(request)
-            let complete = try StrictJSON.decode(
-                EnrollmentCompleteRequest.self, from: body, allowedFields: ["code", "csr"])
+            let complete = try StrictJSON.body(EnrollmentCompleteRequest.self, from: body)
             return JSONResponse(.created, try await enrollment.complete(enrollmentID: id, complete))
         }
         return router
@@ -70,7 +68,7 @@ enum APIRoutes {
         router.get("/v1/me") { _, context in JSONResponse(try await devices.me(try context.requireDevice())) }
         router.post("/v1/certificates/renew") { request, context in
             let body = try await BodyLimit.collect(request)
-            let renew = try StrictJSON.decode(RenewRequest.self, from: body, allowedFields: ["csr"])
+            let renew = try StrictJSON.body(RenewRequest.self, from: body)
             return JSONResponse(.created, try await devices.renew(try context.requireDevice(), renew))
         }
         router.get("/v1/devices") { _, context in JSONResponse(try await devices.devices(try context.requireDevice())) }
@@ -82,8 +80,7 @@ enum APIRoutes {
         router.get("/v1/accounts") { _, context in JSONResponse(try await bank.accounts(try context.requireDevice())) }
         router.post("/v1/transfers") { request, context in
             let body = try await BodyLimit.collect(request)
-            let transfer = try StrictJSON.decode(
-                TransferRequest.self, from: body, allowedFields: ["from", "to", "amount", "currency"])
+            let transfer = try StrictJSON.body(TransferRequest.self, from: body)
             let device = try context.requireDevice()
             guard let evidence = context.signatureEvidence else { throw APIError.internalError }
             return JSONResponse(.created, try await bank.transfer(device, transfer, evidence: evidence))

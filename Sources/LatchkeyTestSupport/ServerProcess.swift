@@ -38,7 +38,7 @@ public final class ServerProcess: @unchecked Sendable {
         process.arguments =
             [
                 "serve", "--data-dir", directory, "--enroll-port", "0", "--api-port", "0", "--bcrypt-cost", "10",
-                "--log-level", logLevel,
+                "--log-level", SecretLedger.logLevel(logLevel),
             ] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
@@ -79,7 +79,10 @@ public final class ServerProcess: @unchecked Sendable {
     /// The demo user's password (servers started with `--demo`).
     public var demoPassword: String {
         let text = (try? String(contentsOfFile: dataDirectory + "/demo-credentials.txt", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").first { $0.hasPrefix("password=") }.map { String($0.dropFirst(9)) } ?? ""
+        let password =
+            text.split(separator: "\n").first { $0.hasPrefix("password=") }.map { String($0.dropFirst(9)) } ?? ""
+        SecretLedger.record(password)
+        return password
     }
 
     /// The newest one-time code in the outbox, whoever it was sent to.
@@ -94,6 +97,7 @@ public final class ServerProcess: @unchecked Sendable {
             if let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                 phone == nil || object["to"] as? String == phone, let code = object["code"] as? String
             {
+                SecretLedger.record(code)
                 return code
             }
         }

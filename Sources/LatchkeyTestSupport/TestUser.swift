@@ -11,6 +11,7 @@ public struct TestUser: Sendable {
         let username = "u" + UUID().uuidString.prefix(8).lowercased()
         let phone = "+1555" + String(UInt32.random(in: 1_000_000...9_999_999))
         let password = "pw-" + UUID().uuidString
+        SecretLedger.record(password)
         let result = try server.latchkey(
             ["user", "add", "--username", username, "--phone", phone, "--password-stdin", "--bcrypt-cost", "10"],
             stdin: password + "\n")
@@ -46,6 +47,7 @@ extension ServerProcess {
         guard process.terminationStatus == 0 else {
             throw Failure(description: "latchkey client enroll exited with \(process.terminationStatus)")
         }
+        SecretLedger.recordKey(atPath: device + "/device.key")
         return device
     }
 }

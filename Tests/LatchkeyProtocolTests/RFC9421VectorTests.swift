@@ -116,3 +116,23 @@ import Testing
         #expect(Money.format(5) == "0.05")
     }
 }
+
+@Suite struct SignatureInputRobustnessTests {
+    /// RFC 9651 dates (`@…`) and display strings (`%"…"`) in a signature's parameters are refused as malformed.
+    /// Found by fuzz-signature: the RFC 8941 view of swift-http-structured-headers traps on them (a `try!`), which
+    /// would have ended the server process from one request.
+    @Test(arguments: [
+        #"sig1=("@method" "@path");created=@1070000000;nonce="n";keyid="d";alg="ecdsa-p256-sha256""#,
+        #"sig1=("@method" "@path");created=1;nonce="n";keyid="d";alg=%"ecdsa-p256-sha256""#,
+        #"sig1=("@method";x=@1 "@path");created=1;nonce="n";keyid="d";alg="ecdsa-p256-sha256""#,
+    ])
+    func newerStructuredFieldTypesAreMalformedNotFatal(_ input: String) {
+        #expect(throws: ReceivedSignature.Problem.self) {
+            try ReceivedSignature.parse(signatureInput: input, signature: "sig1=:AAAA:")
+        }
+    }
+
+    @Test func aDateInAContentDigestIsRefused() {
+        #expect(!ContentDigest.matchesSHA256(header: "sha-256=@1", body: Data()))
+    }
+}

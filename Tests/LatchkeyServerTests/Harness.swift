@@ -22,7 +22,9 @@ struct OutsideDevice {
         throws -> (csr: String, key: String)
     {
         let key = directory + "/device-\(UUID().uuidString.prefix(6)).key"
-        return (try OpenSSL.makeCSR(newkey: newkey, keyPath: key), key)
+        let csr = try OpenSSL.makeCSR(newkey: newkey, keyPath: key)
+        SecretLedger.recordKey(atPath: key)
+        return (csr, key)
     }
 
     /// Starts an enrollment with curl and returns its id.

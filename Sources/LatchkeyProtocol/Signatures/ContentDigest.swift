@@ -20,7 +20,7 @@ public enum ContentDigest {
         guard let dictionary = try? parser.parseDictionaryFieldValue() else { return nil }
         var result: [String: Data] = [:]
         for (name, member) in dictionary {
-            guard case .item(let item) = member, case .undecodedByteSequence(let base64) = item.bareItem,
+            guard case .item(let item) = member, case .undecodedByteSequence(let base64) = item.rfc9651BareItem,
                 let bytes = Data(base64Encoded: base64)
             else { return nil }
             result[name] = bytes

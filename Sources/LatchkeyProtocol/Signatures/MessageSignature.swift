@@ -78,20 +78,20 @@ public struct ReceivedSignature: Sendable {
         }
         guard let input = inputs[label], let value = signatures[label] else { throw .missing }
         guard case .innerList(let list) = input else { throw .malformed("the \(label) input is not an inner list") }
-        guard case .item(let item) = value, case .undecodedByteSequence(let base64) = item.bareItem,
+        guard case .item(let item) = value, case .undecodedByteSequence(let base64) = item.rfc9651BareItem,
             let bytes = Data(base64Encoded: base64)
         else { throw .malformed("the \(label) signature is not a byte sequence") }
         var components: [String] = []
         for element in list.bareInnerList {
-            guard case .string(let name) = element.bareItem, element.parameters.isEmpty else {
+            guard case .string(let name) = element.rfc9651BareItem, element.rfc9651Parameters.isEmpty else {
                 throw .malformed("covered components must be plain strings")
             }
             components.append(name)
         }
         var parameters = SignatureParameters(components: components)
-        for (name, value) in list.parameters {
+        for (name, value) in list.rfc9651Parameters {
             switch (name, value) {
-            case ("created", .integer(let created)): parameters.created = created
+            case ("created", .integer(let created)): parameters.created = Int(truncatingIfNeeded: created)
             case ("nonce", .string(let nonce)): parameters.nonce = nonce
             case ("keyid", .string(let keyID)): parameters.keyID = keyID
             case ("alg", .string(let algorithm)): parameters.algorithm = algorithm

@@ -1,0 +1,59 @@
+import Foundation
+
+/// A request body whose JSON object may hold only `allowedFields`.
+public protocol StrictRequestBody: Decodable {
+    static var allowedFields: Set<String> { get }
+}
+
+extension EnrollmentStartRequest: StrictRequestBody {
+    public static let allowedFields: Set<String> = ["username", "password", "device_name"]
+}
+
+extension EnrollmentCompleteRequest: StrictRequestBody {
+    public static let allowedFields: Set<String> = ["code", "csr"]
+}
+
+extension RenewRequest: StrictRequestBody {
+    public static let allowedFields: Set<String> = ["csr"]
+}
+
+extension TransferRequest: StrictRequestBody {
+    public static let allowedFields: Set<String> = ["from", "to", "amount", "currency"]
+}
+
+/// Decodes request bodies strictly: a JSON object with only known fields, each of the right type.
+///
+/// Guarantees: malformed JSON, a non-object, an unknown field, a missing field or a wrong type is a ``Problem``
+/// naming it (the server answers 400 `bad_request`); no input makes it trap.
+public enum StrictJSON {
+    public struct Problem: Error, Sendable, Equatable {
+        public let message: String
+    }
+
+    public static func decode<T: StrictRequestBody>(_ type: T.Type, from data: Data) throws(Problem) -> T {
+        guard !data.isEmpty else { throw Problem(message: "the request body is empty; a JSON object is required") }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw Problem(message: "the request body is not valid JSON")
+        }
+        guard let fields = object as? [String: Any] else {
+            throw Problem(message: "the request body must be a JSON object")
+        }
+        let unknown = Set(fields.keys).subtracting(T.allowedFields).sorted()
+        guard unknown.isEmpty else {
+            throw Problem(message: "unknown field(s): \(unknown.joined(separator: ", "))")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw Problem(message: "the field '\(key.stringValue)' is required")
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw Problem(message: "the field '\(field)' has the wrong type")
+        } catch {
+            throw Problem(message: "the request body does not match the expected fields")
+        }
+    }
+}
