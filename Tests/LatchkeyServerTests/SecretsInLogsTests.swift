@@ -4,8 +4,8 @@ import Testing
 
 @Suite struct SecretsInLogsTests {
     /// A whole enrollment, a signed transfer and refusals at trace level: no password, code or private key reaches
-    /// the server's log or any response body.
-    @Test func noSecretReachesTheLogAtTraceLevel() throws {
+    /// the server's log, and no password or code is stored in the clear in the database (files and WAL).
+    @Test func noSecretReachesTheLogAtTraceLevelOrTheDatabase() throws {
         let server = try ServerProcess(arguments: ["--demo"], logLevel: "trace")
         let user = try TestUser.add(server)
         let device = try OutsideDevice.enroll(server, user: user)
@@ -28,6 +28,13 @@ import Testing
             .split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
         for secret in [user.password, server.demoPassword, code, String(key.prefix(40)), String(caKey.prefix(40))] {
             #expect(!log.contains(secret), "a secret reached the log")
+        }
+        let database = try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory)
+            .filter { $0.hasPrefix("latchkey.sqlite") }
+            .map { try Data(contentsOf: URL(fileURLWithPath: server.dataDirectory + "/" + $0)) }
+        #expect(!database.isEmpty)
+        for secret in [user.password, server.demoPassword, code] {
+            #expect(!database.contains { $0.range(of: Data(secret.utf8)) != nil }, "a secret is stored in the clear")
         }
     }
 }
