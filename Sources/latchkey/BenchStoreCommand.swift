@@ -18,6 +18,13 @@ struct BenchStoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("large-devices"), help: "Devices stored for the large lookup figure.") var largeDevices =
         1_000_000
 
+    func validate() throws {
+        guard largeDevices > 1_000 else { throw ValidationError("--large-devices must be more than 1000") }
+        guard seconds > 0, concurrency > 0 else {
+            throw ValidationError("--seconds and --concurrency must be positive")
+        }
+    }
+
     func run() async throws {
         var targets: [(String, DatabaseURL)] = [
             ("SQLite", .sqlite(path: NSTemporaryDirectory() + "/latchkey-bench-\(UUID().uuidString.prefix(8)).sqlite"))

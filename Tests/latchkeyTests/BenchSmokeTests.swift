@@ -65,4 +65,15 @@ import Testing
         let result = try Shell.run(["python3", "-m", "py_compile", "Benchmarks/bench.py"])
         #expect(result.status == 0, "\(result.stderr)")
     }
+
+    @Test func theStoreBenchmarkRunsAndRefusesATooSmallLargeFigure() throws {
+        let run = try Shell.run([
+            Shell.latchkeyBinary, "bench", "store", "--seconds", "0.2", "--concurrency", "2", "--large-devices", "1100",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("| SQLite |"), "\(run.stdout)")
+        let refused = try Shell.run([Shell.latchkeyBinary, "bench", "store", "--large-devices", "1000"])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("--large-devices must be more than 1000"), "\(refused.stderr)")
+    }
 }
