@@ -36,6 +36,9 @@ import Testing
             try Shell.temporaryDirectory("schemathesis"), Self.maxExamples,
         ])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        for line in run.stdout.split(separator: "\n") where line.contains(" generated, ") {
+            print("schemathesis: \(line.trimmingCharacters(in: .whitespaces))")
+        }
         // Both listeners were reached and every operation of the document was tested.
         #expect(run.stdout.contains("Tested: 4"), "\(run.stdout)")
         #expect(run.stdout.contains("Tested: 7"), "\(run.stdout)")
