@@ -17,16 +17,18 @@ public enum FuzzTargets {
 
     /// Strict JSON decoding of every request body the API takes; the first byte picks the body type.
     public static func requestJSON(_ data: [UInt8]) {
-        guard let selector = data.first else { return }
+        if let transfer = try? requestBody(data) as? TransferRequest { _ = Money.cents(transfer.amount) }
+    }
+
+    /// The request body type picked by the first byte (modulo 4: start, complete, renew, transfer), decoded strictly
+    /// from the remaining bytes; no bytes at all is an empty body.
+    public static func requestBody(_ data: [UInt8]) throws(StrictJSON.Problem) -> any StrictRequestBody {
         let body = Data(data.dropFirst())
-        switch selector % 4 {
-        case 0: _ = try? StrictJSON.decode(EnrollmentStartRequest.self, from: body)
-        case 1: _ = try? StrictJSON.decode(EnrollmentCompleteRequest.self, from: body)
-        case 2: _ = try? StrictJSON.decode(RenewRequest.self, from: body)
-        default:
-            if let transfer = try? StrictJSON.decode(TransferRequest.self, from: body) {
-                _ = Money.cents(transfer.amount)
-            }
+        switch (data.first ?? 0) % 4 {
+        case 0: return try StrictJSON.decode(EnrollmentStartRequest.self, from: body)
+        case 1: return try StrictJSON.decode(EnrollmentCompleteRequest.self, from: body)
+        case 2: return try StrictJSON.decode(RenewRequest.self, from: body)
+        default: return try StrictJSON.decode(TransferRequest.self, from: body)
         }
     }
 

@@ -38,7 +38,7 @@ public final class ServerProcess: @unchecked Sendable {
         process.arguments =
             [
                 "serve", "--data-dir", directory, "--enroll-port", "0", "--api-port", "0", "--bcrypt-cost", "10",
-                "--log-level", SecretLedger.logLevel(logLevel),
+                "--log-level", Self.logLevel(logLevel),
             ] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
@@ -75,6 +75,15 @@ public final class ServerProcess: @unchecked Sendable {
     public var rootCertificatePath: String { dataDirectory + "/ca/root.pem" }
     public var outboxPath: String { dataDirectory + "/outbox.jsonl" }
     public var databaseURL: String { database ?? "sqlite:\(dataDirectory)/latchkey.sqlite" }
+
+    /// The server log level for tests: `LATCHKEY_TEST_LOG_LEVEL` when it is more verbose than the one asked for.
+    static func logLevel(_ requested: String) -> String {
+        let order = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        guard let forced = ProcessInfo.processInfo.environment["LATCHKEY_TEST_LOG_LEVEL"],
+            let forcedRank = order.firstIndex(of: forced), let requestedRank = order.firstIndex(of: requested)
+        else { return requested }
+        return forcedRank < requestedRank ? forced : requested
+    }
 
     /// The demo user's password (servers started with `--demo`).
     public var demoPassword: String {

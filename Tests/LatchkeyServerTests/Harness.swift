@@ -8,6 +8,18 @@ let sharedServer: ServerProcess = try! ServerProcess(arguments: ["--demo"])
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures").path
 
+/// The Python named by `variable` (a venv with an outside test tool such as sslyze or schemathesis), or nil: locally
+/// the test is then skipped with a notice, in CI (`CI=true`) the absence is recorded as a failure.
+func pythonTool(_ variable: String, for purpose: String) -> String? {
+    if let python = ProcessInfo.processInfo.environment[variable] { return python }
+    if TestDatabases.isCI {
+        Issue.record("CI=true but \(variable) is not set: \(purpose) is required in CI")
+    } else {
+        print("notice: \(variable) is not set; \(purpose) is skipped")
+    }
+    return nil
+}
+
 /// A device as an outside client makes it: an openssl key and CSR, enrolled with curl.
 struct OutsideDevice {
     let directory: String

@@ -8,14 +8,7 @@ import Testing
     /// Needs a Python with sslyze in `LATCHKEY_SSLYZE_PYTHON` (`.ci/run` makes one); locally it is skipped with a
     /// notice, in CI its absence fails.
     @Test func bothListenersPassTheTLSAudit() throws {
-        guard let python = ProcessInfo.processInfo.environment["LATCHKEY_SSLYZE_PYTHON"] else {
-            if TestDatabases.isCI {
-                Issue.record("CI=true but LATCHKEY_SSLYZE_PYTHON is not set: the TLS audit is required in CI")
-            } else {
-                print("notice: LATCHKEY_SSLYZE_PYTHON is not set; the sslyze TLS audit is skipped")
-            }
-            return
-        }
+        guard let python = pythonTool("LATCHKEY_SSLYZE_PYTHON", for: "the sslyze TLS audit") else { return }
         let server = sharedServer
         let device = try OutsideDevice.enroll(server, user: try TestUser.add(server))
         let script = fixtures + "/tls_audit.py"
