@@ -11,7 +11,6 @@ let package = Package(
         .library(name: "LatchkeyServer", targets: ["LatchkeyServer"]),
         .library(name: "LatchkeyClient", targets: ["LatchkeyClient"]),
         .executable(name: "latchkey", targets: ["latchkey"]),
-        .executable(name: "latchkey-store-probe", targets: ["LatchkeyStoreProbe"]),
         .library(name: "LatchkeyFuzzTargets", targets: ["LatchkeyFuzzTargets"]),
     ],
     dependencies: [
@@ -133,9 +132,15 @@ let package = Package(
                 "latchkey", "LatchkeyPKI", "LatchkeyTestSupport", .product(name: "X509", package: "swift-certificates"),
             ]
         ),
-        .executableTarget(name: "LatchkeyStoreProbe", dependencies: ["LatchkeyStore"]),
+        .executableTarget(
+            name: "LatchkeyStoreProbe",
+            dependencies: ["LatchkeyStore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
-            name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyTestSupport", "LatchkeyStoreProbe"]),
+            name: "LatchkeyStoreTests",
+            dependencies: [
+                "LatchkeyStore", "LatchkeyTestSupport", "LatchkeyStoreProbe",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .testTarget(
             name: "LatchkeyServerTests",
             dependencies: [

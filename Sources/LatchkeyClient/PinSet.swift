@@ -4,10 +4,12 @@ import X509
 
 /// The SPKI pins of one host, fail-closed.
 ///
-/// Guarantees: at least two pins (the current key and a backup, as TrustKit requires); a certificate chain matches
-/// only if one of its certificates' SubjectPublicKeyInfo hashes to a pin. After `expires`, every chain is refused:
-/// unlike TrustKit, whose expired pins fail open (pinning silently stops), Latchkey fails closed, because for a
-/// banking app an unpinned connection is the attack.
+/// Guarantees: at least two pins (the current key and a backup, as TrustKit requires). A match is looked for only in
+/// certificates the caller has authenticated: the path a chain verifier built (``check(verifiedChain:now:)``), or on
+/// first contact the leaf whose key signed the TLS handshake (``check(handshakeLeaf:now:)``). Extra certificates a
+/// server merely *sends* can never satisfy a pin: anyone can fetch the real server's certificate and append it
+/// (OkHttp's CVE-2016-2402). After `expires`, every chain is refused: unlike TrustKit, whose expired pins fail open
+/// (pinning silently stops), Latchkey fails closed, because for a banking app an unpinned connection is the attack.
 public struct PinSet: Sendable, Equatable {
     public let host: String
     public let pins: [SPKIPin]
@@ -32,10 +34,22 @@ public struct PinSet: Sendable, Equatable {
         }
     }
 
-    /// Checks a presented chain against the pins at `now`.
-    public func check(_ chain: [Certificate], now: Date = Date()) throws(ClientError) {
+    /// Checks the chain a verifier built from the server's leaf to a trusted root: one of its certificates must
+    /// match a pin. Only a `ValidatedCertificateChain` is accepted, so a list of presented certificates cannot be
+    /// passed here by mistake.
+    public func check(verifiedChain: ValidatedCertificateChain, now: Date = Date()) throws(ClientError) {
+        try match(Array(verifiedChain), now: now)
+    }
+
+    /// Checks the leaf that the TLS handshake authenticated (the first certificate the server sent, whose key
+    /// signed the handshake), for the first contact, before any CA is known. Nothing else the server sent counts.
+    public func check(handshakeLeaf: Certificate, now: Date = Date()) throws(ClientError) {
+        try match([handshakeLeaf], now: now)
+    }
+
+    private func match(_ certificates: [Certificate], now: Date) throws(ClientError) {
         if let expires, now > expires { throw .pinSetExpired(host: host) }
-        let seen = chain.map { SPKIPin(certificate: $0) }
+        let seen = certificates.map { SPKIPin(certificate: $0) }
         guard seen.contains(where: pins.contains) else {
             throw .pinMismatch(host: host, expected: pins.map(\.description), seen: seen.map(\.description))
         }

@@ -27,33 +27,44 @@ public struct ServerTrust: Sendable {
     }
 
     /// Evaluates the chain the server presented (leaf first) for `hostname` at `now`.
+    ///
+    /// The pins are matched only against what was authenticated: with a CA, the path the verifier built from the
+    /// leaf to that CA (certificates the server appended but the path does not use are ignored); on first contact,
+    /// the leaf alone, whose key signed the handshake. An interceptor that sends its own leaf followed by the real
+    /// server certificate is refused.
     public func evaluate(_ presented: [Certificate], hostname: String, now: Date = Date()) async throws(ClientError) {
         guard let leaf = presented.first else { throw .untrustedServer(host: hostname, reason: "no certificate") }
-        // The pins first, so an interceptor is reported as a pin failure; the chain check below is required too.
-        try pins.check(presented, now: now)
         let isIP = ServerCertificateIssuer.ipAddressBytes(hostname) != nil
         if roots.isEmpty {
+            try pins.check(handshakeLeaf: leaf, now: now)
             guard leaf.notValidBefore <= now, now <= leaf.notValidAfter else {
                 throw .untrustedServer(host: hostname, reason: "the certificate is outside its validity period")
             }
-            // The leaf alone, as its own anchor: its validity was checked above; only its host name is checked here.
+            // The leaf alone, as its own anchor: its validity was checked above; only its host name and purpose
+            // are checked here.
             var verifier = Verifier(rootCertificates: CertificateStore([leaf])) {
                 LeafOnlyExtensions()
+                ServerAuthenticationPolicy()
                 ServerIdentityPolicy(serverHostname: isIP ? nil : hostname, serverIP: isIP ? hostname : nil)
             }
             guard case .validCertificate = await verifier.validate(leaf: leaf, intermediates: CertificateStore()) else {
-                throw .untrustedServer(host: hostname, reason: "the certificate is not valid for this host name")
+                throw .untrustedServer(
+                    host: hostname, reason: "the certificate is not a server certificate valid for this host name")
             }
         } else {
             var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
                 RFC5280Policy(fixedExpiryValidationTime: now)
+                ServerAuthenticationPolicy()
                 ServerIdentityPolicy(serverHostname: isIP ? nil : hostname, serverIP: isIP ? hostname : nil)
             }
             let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(presented.dropFirst()))
-            guard case .validCertificate = result else {
+            guard case .validCertificate(let verified) = result else {
+                // An interceptor with a certificate of its own is reported as the pin failure it also is.
+                try pins.check(handshakeLeaf: leaf, now: now)
                 throw .untrustedServer(
                     host: hostname, reason: "the chain does not verify to the pinned CA for this host name and time")
             }
+            try pins.check(verifiedChain: verified, now: now)
         }
     }
 
@@ -75,6 +86,25 @@ public struct ServerTrust: Sendable {
                 }
             }
         }
+    }
+}
+
+/// The leaf must be meant for servers: an extended key usage without serverAuth (a device certificate, say) is
+/// refused.
+struct ServerAuthenticationPolicy: VerifierPolicy {
+    let verifyingCriticalExtensions: [ASN1ObjectIdentifier] = []
+
+    func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) async -> PolicyEvaluationResult {
+        let usage: ExtendedKeyUsage?
+        do {
+            usage = try chain.leaf.extensions.extendedKeyUsage
+        } catch {
+            return .failsToMeetPolicy(reason: "the leaf's extended key usage cannot be read")
+        }
+        if let usage, !usage.contains(.serverAuth) {
+            return .failsToMeetPolicy(reason: "the leaf is not a server certificate")
+        }
+        return .meetsPolicy
     }
 }
 

@@ -22,6 +22,8 @@ public struct DataDirectory: Sendable {
     public var clientConfigPath: String { "\(path)/client-config.json" }
     public var databasePath: String { "\(path)/latchkey.sqlite" }
     public var outboxPath: String { "\(path)/outbox.jsonl" }
+    /// Checkpoints of the audit chain kept outside the database (see `latchkey audit checkpoint`).
+    public var auditCheckpointsPath: String { "\(path)/audit-checkpoints.jsonl" }
 
     /// Whether a CA exists here (its root certificate or key is present).
     public var hasAuthority: Bool {

@@ -19,6 +19,11 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case nonceInvalid = "nonce_invalid"
     case nonceReused = "nonce_reused"
     case digestMismatch = "digest_mismatch"
+    case csrKeyInUse = "csr_key_in_use"
+    case accountNotFound = "account_not_found"
+    case ibanInvalid = "iban_invalid"
+    case idempotencyKeyReused = "idempotency_key_reused"
+    case serviceUnavailable = "service_unavailable"
 }
 
 /// The JSON body of every error response: `{"error": CODE, "message": TEXT}` (SPEC §4).

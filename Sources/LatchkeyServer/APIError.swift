@@ -34,6 +34,10 @@ public struct APIError: Error, Sendable, Equatable {
     static func notFound(_ message: String = "no such resource") -> APIError {
         APIError(.notFound, "not_found", message)
     }
+    /// 503 with `Retry-After`: the database failed or is busy; nothing was done, the request may be repeated.
+    static let serviceUnavailable = APIError(
+        .serviceUnavailable, .serviceUnavailable, "the service is briefly unavailable; retry shortly",
+        headers: ["Retry-After": "5"])
     static let internalError = APIError(
         .internalServerError, "internal_error", "the server could not complete the request")
 
@@ -65,6 +69,10 @@ public struct APIError: Error, Sendable, Equatable {
         case .accountNotOwned: self.init(.forbidden, "account_not_owned", error.message)
         case .currencyMismatch: self.init(.badRequest, "currency_mismatch", error.message)
         case .insufficientFunds: self.init(.unprocessableContent, "insufficient_funds", error.message)
+        case .accountNotFound: self.init(.notFound, .accountNotFound, error.message)
+        case .keyInUse: self.init(.conflict, .csrKeyInUse, error.message)
+        case .idempotencyKeyReused: self.init(.unprocessableContent, .idempotencyKeyReused, error.message)
+        case .databaseUnavailable, .conflict: self = .serviceUnavailable
         default: self = .internalError
         }
     }

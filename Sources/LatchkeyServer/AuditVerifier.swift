@@ -1,47 +1,139 @@
+import Crypto
 import Foundation
 import LatchkeyProtocol
 import LatchkeyStore
 import X509
 
-/// Checks the audit trail offline: the hash chain, and every stored request signature against the stored
-/// certificate it names.
+/// Checks the audit trail offline: the keyed chain up to its head and every checkpoint kept outside the database,
+/// every stored request signature against the stored certificate it names, and the money tables against the
+/// audited transfers.
 ///
-/// Guarantees: reports the sequence number of the first event that fails either check, with the reason.
+/// Guarantees: every problem is reported, each with the sequence number of its event where it has one; a broken
+/// event does not stop the checks of the events after it. Balances are recomputed from the opening balances of
+/// `user.created` events and the audited transfers; a transfer row without its event (or differing from it), an
+/// event without its row, and a balance that differs are all reported.
 public struct AuditVerifier: Sendable {
     public struct Report: Sendable {
         public let events: Int
         public let signaturesChecked: Int
-        public let firstBreak: AuditChain.Break?
+        public let transfersChecked: Int
+        public let accountsChecked: Int
+        /// Chain and signature problems, by sequence number.
+        public let breaks: [AuditChain.Break]
+        /// Differences between the money tables and the audit trail.
+        public let moneyProblems: [String]
+
+        public var isIntact: Bool { breaks.isEmpty && moneyProblems.isEmpty }
     }
 
     let store: any LatchkeyStore
+    let key: SymmetricKey
+    let checkpoints: [AuditChain.Checkpoint]
 
-    public init(store: any LatchkeyStore) {
+    public init(store: any LatchkeyStore, key: SymmetricKey, checkpoints: [AuditChain.Checkpoint] = []) {
         self.store = store
+        self.key = key
+        self.checkpoints = checkpoints
     }
 
     public func verify() async throws -> Report {
         let trail = try await store.auditTrail()
-        var firstBreak = AuditChain.verify(
-            events: trail.events, headSequence: trail.headSequence, headHash: trail.headHash)
+        var breaks = AuditChain.verify(trail, key: key, checkpoints: checkpoints)
         var checked = 0
-        for event in trail.events where event.entry.action == "transfer.created" {
-            if let current = firstBreak, current.sequence <= event.sequence { break }
-            if let problem = try await signatureProblem(event) {
-                firstBreak = AuditChain.Break(sequence: event.sequence, reason: problem)
+        var audited: [String: TransferAuditDetails.Transfer] = [:]
+        var openings: [String: UserCreatedAuditDetails.Account] = [:]
+        let decoder = JSONDecoder()
+        for event in trail.events {
+            let details = Data(event.entry.detailsJSON.utf8)
+            switch event.entry.action {
+            case "transfer.created":
+                let evidence: SignatureEvidence
+                if let transfer = try? decoder.decode(TransferAuditDetails.self, from: details) {
+                    evidence = transfer.signature
+                    audited[transfer.transfer.id] = transfer.transfer
+                } else if let legacy = try? decoder.decode(SignatureEvidence.self, from: details) {
+                    evidence = legacy
+                } else {
+                    breaks.append(
+                        AuditChain.Break(sequence: event.sequence, reason: "the event carries no readable evidence"))
+                    continue
+                }
+                if let problem = try await signatureProblem(evidence) {
+                    breaks.append(AuditChain.Break(sequence: event.sequence, reason: problem))
+                } else {
+                    checked += 1
+                }
+            case "device.revoked":
+                if let revocation = try? decoder.decode(RevocationAuditDetails.self, from: details),
+                    let evidence = revocation.signature
+                {
+                    if let problem = try await signatureProblem(evidence) {
+                        breaks.append(AuditChain.Break(sequence: event.sequence, reason: problem))
+                    } else {
+                        checked += 1
+                    }
+                }
+            case "user.created":
+                if let created = try? decoder.decode(UserCreatedAuditDetails.self, from: details) {
+                    for account in created.accounts { openings[account.id] = account }
+                }
+            default:
                 break
             }
-            checked += 1
         }
-        return Report(events: trail.events.count, signaturesChecked: checked, firstBreak: firstBreak)
+        let ledger = try await store.moneyLedger()
+        let money = Self.moneyProblems(
+            ledger, audited: audited, openings: openings, legacyDatabase: trail.legacyUntil > 0)
+        return Report(
+            events: trail.events.count, signaturesChecked: checked, transfersChecked: ledger.transfers.count,
+            accountsChecked: ledger.accounts.count, breaks: breaks.sorted { $0.sequence < $1.sequence },
+            moneyProblems: money)
     }
 
-    /// Why an event's stored signature does not verify, or nil if it does.
-    func signatureProblem(_ event: AuditRecord) async throws -> String? {
-        guard
-            let evidence = try? JSONDecoder().decode(SignatureEvidence.self, from: Data(event.entry.detailsJSON.utf8)),
-            let signature = Data(base64Encoded: evidence.signature)
-        else { return "the event carries no readable signature evidence" }
+    /// The differences between the money tables and what the audit trail says happened.
+    static func moneyProblems(
+        _ ledger: MoneyLedger, audited: [String: TransferAuditDetails.Transfer],
+        openings: [String: UserCreatedAuditDetails.Account], legacyDatabase: Bool
+    ) -> [String] {
+        var problems: [String] = []
+        var rows: Set<String> = []
+        for transfer in ledger.transfers {
+            rows.insert(transfer.id)
+            guard let event = audited[transfer.id] else {
+                if !legacyDatabase { problems.append("transfer \(transfer.id) has no audit event") }
+                continue
+            }
+            if !event.matches(transfer) {
+                problems.append("transfer \(transfer.id) differs from its audit event (amount, accounts or time)")
+            }
+        }
+        for id in audited.keys.sorted() where !rows.contains(id) {
+            problems.append("transfer \(id) of the audit trail is missing from the transfers table")
+        }
+        var expected = openings.mapValues(\.balanceCents)
+        for transfer in audited.values {
+            expected[transfer.from, default: 0] -= transfer.amountCents
+            if openings[transfer.to] != nil { expected[transfer.to, default: 0] += transfer.amountCents }
+        }
+        for account in ledger.accounts {
+            guard openings[account.id] != nil else {
+                if !legacyDatabase { problems.append("account \(account.id) has no opening event") }
+                continue
+            }
+            if expected[account.id] != account.balanceCents {
+                problems.append(
+                    "account \(account.id) holds \(Money.format(account.balanceCents)) but the audited transfers leave \(Money.format(expected[account.id] ?? 0))"
+                )
+            }
+        }
+        return problems
+    }
+
+    /// Why a stored signature does not verify, or nil if it does.
+    func signatureProblem(_ evidence: SignatureEvidence) async throws -> String? {
+        guard let signature = Data(base64Encoded: evidence.signature), let body = evidence.bodyBytes else {
+            return "the stored signature evidence is damaged"
+        }
         guard let record = try await store.certificate(serial: evidence.serial),
             let der = Data(base64Encoded: record.derBase64),
             let certificate = try? Certificate(derEncoded: Array(der))
@@ -50,9 +142,8 @@ public struct AuditVerifier: Sendable {
         guard let key = SignatureMiddleware.verificationKey(certificate.publicKey),
             key.algorithm.rawValue == evidence.algorithm
         else { return "the stored algorithm does not match the certificate key" }
-        if !evidence.body.isEmpty,
-            !evidence.signatureBase.contains(
-                "\"content-digest\": " + ContentDigest.sha256(Data(evidence.body.utf8)) + "\n")
+        if !body.isEmpty,
+            !evidence.signatureBase.contains("\"content-digest\": " + ContentDigest.sha256(body) + "\n")
         {
             return "the stored request body does not match the signed content-digest"
         }

@@ -8,15 +8,15 @@ import LatchkeyStore
 /// Guarantees: the enrollments belong to one user made for the purpose (`bench-enroller`, with a random password
 /// nobody is told), and their codes are stored exactly as a real start stores them (keyed hash bound to the id), so
 /// completing them runs the real completion path.
-public enum BenchmarkEnrollments {
-    public struct Seeded: Sendable {
-        public let enrollmentID: String
-        public let code: String
+package enum BenchmarkEnrollments {
+    package struct Seeded: Sendable {
+        package let enrollmentID: String
+        package let code: String
     }
 
-    public static let username = "bench-enroller"
+    package static let username = "bench-enroller"
 
-    public static func seed(
+    package static func seed(
         count: Int, store: any LatchkeyStore, authority: CertificateAuthority, lifetime: TimeInterval = 600,
         now: Date = Date()
     ) async throws -> [Seeded] {
@@ -38,7 +38,8 @@ public enum BenchmarkEnrollments {
                 EnrollmentRecord(
                     id: id, userID: user.id, deviceName: "bench-\(index)", channel: "outbox",
                     destination: user.phone, codeHash: codes.hash(code: code, enrollmentID: id),
-                    expiresAt: now.addingTimeInterval(lifetime), clientAddress: "bench", createdAt: now))
+                    expiresAt: now.addingTimeInterval(lifetime), clientAddress: "bench", createdAt: now),
+                audit: AuditEntry(time: now, actor: "bench", action: "enrollment.started", subject: id))
             seeded.append(Seeded(enrollmentID: id, code: code))
         }
         return seeded

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import LatchkeyPKI
 import LatchkeyProtocol
@@ -34,6 +35,16 @@ public struct DeviceAuthority: Sendable {
     func renew(_ device: VerifiedDevice, _ request: RenewRequest, now: Date = Date()) async throws
         -> CertificateResponse
     {
+        // Renewals per device per hour: certificates are counted by issuance (notBefore is backdated a little).
+        let windowStart = now.addingTimeInterval(-3600 - policy.backdate)
+        let recent = try await store.certificates(deviceID: device.identity.deviceID).filter {
+            $0.notBefore >= windowStart
+        }
+        if recent.count > settings.renewalsPerHour {
+            throw APIError(
+                .tooManyRequests, .rateLimited, "too many renewals for this device; retry in an hour",
+                headers: ["Retry-After": "3600"])
+        }
         let accepted = try CSRIntake.accept(pem: request.csr)
         let issued = try IssuedCertificate(
             policy.issue(
@@ -62,7 +73,8 @@ public struct DeviceAuthority: Sendable {
         }
     }
 
-    func revoke(_ device: VerifiedDevice, deviceID: String, now: Date = Date()) async throws {
+    func revoke(_ device: VerifiedDevice, deviceID: String, evidence: SignatureEvidence, now: Date = Date()) async throws
+    {
         guard let target = try await store.device(id: deviceID), target.userID == device.identity.userID else {
             throw APIError.notFound("no such device")
         }
@@ -70,14 +82,22 @@ public struct DeviceAuthority: Sendable {
             id: deviceID, reason: "revoked by device \(device.identity.deviceID)",
             audit: AuditEntry(
                 time: now, actor: "device:\(device.identity.deviceID)", action: "device.revoked", subject: deviceID,
-                detailsJSON: JSONText.object(["reason": "revoked by the user"])),
+                detailsJSON: AuditJSON.encode(RevocationAuditDetails(reason: "revoked by the user", signature: evidence))),
             now: now)
     }
 
     func nonce(_ device: VerifiedDevice, now: Date = Date()) async throws -> NonceResponse {
         let value = EnrollmentAuthority.randomToken(bytes: 24)
         let expiresAt = now.addingTimeInterval(settings.nonceLifetime)
-        try await store.createNonce(value: value, deviceID: device.identity.deviceID, expiresAt: expiresAt)
+        let created = try await store.createNonce(
+            value: value, deviceID: device.identity.deviceID, expiresAt: expiresAt, now: now,
+            maximumOutstanding: settings.maximumOutstandingNonces)
+        guard created else {
+            throw APIError(
+                .tooManyRequests, .rateLimited,
+                "this device holds \(settings.maximumOutstandingNonces) unused nonces; use or let them expire first",
+                headers: ["Retry-After": String(Int(settings.nonceLifetime))])
+        }
         return NonceResponse(nonce: value, expiresAt: Timestamp.string(expiresAt))
     }
 }
@@ -100,10 +120,10 @@ public struct DemoBank: Sendable {
         }
     }
 
-    func transfer(_ device: VerifiedDevice, _ request: TransferRequest, evidence: String, now: Date = Date())
-        async throws
-        -> TransferResponse
-    {
+    func transfer(
+        _ device: VerifiedDevice, _ request: TransferRequest, evidence: SignatureEvidence, idempotencyKey: String?,
+        now: Date = Date()
+    ) async throws -> (response: TransferResponse, replayed: Bool) {
         guard let cents = Money.cents(request.amount), cents > 0 else {
             throw APIError.badRequest(
                 "amount must be a positive decimal string with at most two decimals, such as \"12.34\"")
@@ -111,32 +131,44 @@ public struct DemoBank: Sendable {
         guard Self.currencies.contains(request.currency) else {
             throw APIError.badRequest("currency must be one of \(Self.currencies.sorted().joined(separator: ", "))")
         }
-        guard Self.isAccountReference(request.to), request.to != request.from else {
-            throw APIError.badRequest("to must be another account id or an IBAN")
+        guard request.to != request.from else { throw APIError.badRequest("to must be another account") }
+        if request.to.hasPrefix("acc-") {
+            guard Self.isAccountID(request.to) else { throw APIError.badRequest("to is not a well-formed account id") }
+        } else {
+            guard IBAN.isValid(request.to) else {
+                throw APIError(
+                    .unprocessableContent, .ibanInvalid,
+                    "to must be an account id (acc-...) or an IBAN whose check digits are right")
+            }
         }
-        let transferID = "trf-" + UUID().uuidString.lowercased()
-        let balance = try await store.transfer(
-            TransferRecord(
-                id: transferID, userID: device.identity.userID, deviceID: device.identity.deviceID,
-                fromAccount: request.from, toAccount: request.to, amountCents: cents, currency: request.currency,
-                createdAt: now),
+        let record = TransferRecord(
+            id: "trf-" + UUID().uuidString.lowercased(), userID: device.identity.userID,
+            deviceID: device.identity.deviceID, fromAccount: request.from, toAccount: request.to, amountCents: cents,
+            currency: request.currency, createdAt: now)
+        let details = TransferAuditDetails(
+            transfer: .init(record), signature: evidence, idempotencyKey: idempotencyKey)
+        let claim = idempotencyKey.map {
+            IdempotencyClaim(key: $0, requestSHA256: Hex.lowercase(SHA256.hash(data: evidence.bodyBytes ?? Data())))
+        }
+        let outcome = try await store.transfer(
+            record,
             audit: AuditEntry(
-                time: now, actor: "device:\(device.identity.deviceID)", action: "transfer.created", subject: transferID,
-                detailsJSON: evidence))
-        return TransferResponse(
-            transferID: transferID, from: request.from, to: request.to, amount: Money.format(cents),
-            currency: request.currency, balance: Money.format(balance), createdAt: Timestamp.string(now))
+                time: now, actor: "device:\(device.identity.deviceID)", action: "transfer.created",
+                subject: record.id, detailsJSON: AuditJSON.encode(details)),
+            idempotency: claim)
+        let made = outcome.transfer
+        return (
+            TransferResponse(
+                transferID: made.id, from: made.fromAccount, to: made.toAccount, amount: Money.format(made.amountCents),
+                currency: made.currency, balance: Money.format(outcome.balanceCents),
+                createdAt: Timestamp.string(made.createdAt)),
+            outcome.replayed
+        )
     }
 
-    /// An account id (`acc-...`) or an IBAN (two letters, two digits, 11 to 30 letters or digits).
-    static func isAccountReference(_ text: String) -> Bool {
-        if text.hasPrefix("acc-") {
-            return text.count <= 64 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        }
-        let chars = Array(text)
-        guard (15...34).contains(chars.count) else { return false }
-        return chars[0...1].allSatisfy { $0.isASCII && $0.isUppercase }
-            && chars[2...3].allSatisfy { $0.isASCII && $0.isNumber }
-            && chars[4...].allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
+    /// An account id of this bank: `acc-` and at most 60 more letters, digits or dashes.
+    static func isAccountID(_ text: String) -> Bool {
+        text.hasPrefix("acc-") && text.utf8.count <= 64
+            && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
     }
 }

@@ -24,6 +24,7 @@ public struct EnrollmentAuthority: Sendable {
     let codes: OneTimeCode
     let passwords: PasswordHasher
     let sink: any OutOfBandSink
+    let throttle: LoginThrottle
     let settings: ServerSettings
     let apiURL: String
     let logger: Logger
@@ -37,6 +38,9 @@ public struct EnrollmentAuthority: Sendable {
         self.policy = try IssuancePolicy(lifetime: settings.certificateLifetime)
         self.codes = try OneTimeCode(authority: authority)
         self.passwords = PasswordHasher(cost: settings.bcryptCost)
+        self.throttle = LoginThrottle(
+            store: store, key: try ServerKeys.loginNames(authority), backoffAfter: settings.passwordBackoffAfter,
+            lockAfter: settings.passwordLockAfter)
         self.sink = sink
         self.settings = settings
         self.apiURL = apiURL
@@ -49,20 +53,29 @@ public struct EnrollmentAuthority: Sendable {
     public func start(_ request: EnrollmentStartRequest, clientAddress: String, now: Date = Date()) async throws
         -> EnrollmentStartResponse
     {
-        let deviceName = (request.deviceName ?? "device").trimmingCharacters(in: .whitespaces)
         guard !request.username.isEmpty, request.username.utf8.count <= 256, request.password.utf8.count <= 1024 else {
             throw Self.invalidCredentials
         }
-        guard !deviceName.isEmpty, deviceName.count <= 64,
-            !deviceName.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true })
-        else { throw APIError.badRequest("device_name must be 1 to 64 printable characters") }
+        let deviceName = try DeviceName.validated(request.deviceName)
 
         let hourAgo = now.addingTimeInterval(-3600)
-        // Every attempt counts, before any password work: a flood of wrong passwords from one address is refused
+        // Every attempt counts, before any password work: a flood of wrong passwords from one network is refused
         // without costing a bcrypt each.
-        let byAddress = try await store.recordEnrollmentAttempt(clientAddress: clientAddress, at: now, since: hourAgo)
+        let byAddress = try await store.recordEnrollmentAttempt(
+            clientAddress: AddressPrefix.limitKey(for: clientAddress), at: now, since: hourAgo)
         if byAddress.count > settings.enrollLimitPerAddress {
-            throw Self.rateLimited(byAddress, now: now, what: "from this address")
+            throw Self.rateLimited(byAddress, now: now, what: "from this network")
+        }
+        // Failed passwords per account name, from any address: waiting, then locked. Checked before the password,
+        // so a guess made while waiting is never tried.
+        switch try await throttle.decide(username: request.username, now: now) {
+        case .allowed: break
+        case .wait(let seconds):
+            throw APIError(
+                .tooManyRequests, .rateLimited,
+                "too many wrong passwords for this account; retry after \(seconds) seconds",
+                headers: ["Retry-After": String(seconds)])
+        case .locked: throw Self.accountLocked
         }
 
         let user = try await store.user(username: request.username)
@@ -72,13 +85,22 @@ public struct EnrollmentAuthority: Sendable {
         let verified = try await NIOThreadPool.singleton.runIfActive {
             hasher.verify(password, storedHash: storedHash)
         }
-        guard verified, let user, user.status == "active" else { throw Self.invalidCredentials }
-
-        guard user.failedCodeAttempts < settings.maximumAccountCodeFailures else {
-            throw APIError(
-                APIError.locked, "account_locked",
-                "enrollment is refused for this account after too many wrong codes; an operator must reset it")
+        guard verified, let user, user.status == "active" else {
+            let failures = try await throttle.recordFailure(username: request.username, now: now)
+            if let user, failures.count == settings.passwordBackoffAfter || failures.count == settings.passwordLockAfter {
+                await notify(
+                    user, now: now,
+                    "Several wrong passwords were just tried for your account. If this was not you, contact your bank.")
+            }
+            throw Self.invalidCredentials
         }
+        try await throttle.clear(username: request.username)
+        if hasher.needsRehash(user.passwordHash) {
+            let rehashed = try await NIOThreadPool.singleton.runIfActive { hasher.hash(password) }
+            try await store.updatePasswordHash(userID: user.id, hash: rehashed)
+        }
+
+        guard user.failedCodeAttempts < settings.maximumAccountCodeFailures else { throw Self.accountLocked }
         let byAccount = try await store.enrollmentWindow(userID: user.id, since: hourAgo)
         if byAccount.count >= settings.enrollLimitPerAccount {
             throw Self.rateLimited(byAccount, now: now, what: "for this account")
@@ -87,33 +109,48 @@ public struct EnrollmentAuthority: Sendable {
         let enrollmentID = "enr-" + Self.randomToken(bytes: 16)
         let code = codes.generate()
         let expiresAt = now.addingTimeInterval(min(settings.codeLifetime, 600))
-        // Delivered first: if the channel fails, nothing usable is left behind.
-        do {
-            try await sink.deliver(
-                OutOfBandMessage(
-                    kind: .enrollmentCode, to: user.phone, code: code,
-                    body:
-                        "Your Latchkey code is \(code). It enrolls the device \"\(deviceName)\"; if you did not ask, ignore it.",
-                    time: now))
-        } catch {
-            logger.error("out-of-band delivery failed", metadata: ["channel": "\(sink.channel)", "reason": "\(error)"])
-            throw APIError(
-                .badGateway, "oob_delivery_failed",
-                "the one-time code could not be sent over the \(sink.channel) channel; try again later")
-        }
+        // Stored with its audit event first, in one transaction: if the database cannot take it, no code goes out.
         try await store.createEnrollment(
             EnrollmentRecord(
                 id: enrollmentID, userID: user.id, deviceName: deviceName, channel: sink.channel,
                 destination: user.phone,
                 codeHash: codes.hash(code: code, enrollmentID: enrollmentID), expiresAt: expiresAt,
-                clientAddress: clientAddress, createdAt: now))
-        try await store.appendAudit(
-            AuditEntry(
+                clientAddress: clientAddress, createdAt: now),
+            audit: AuditEntry(
                 time: now, actor: "user:\(user.id)", action: "enrollment.started", subject: enrollmentID,
                 detailsJSON: JSONText.object(["device_name": deviceName, "client_address": clientAddress])))
+        // The message carries no text the requester chose (the device name): only the code and fixed words.
+        do {
+            try await sink.deliver(
+                OutOfBandMessage(
+                    kind: .enrollmentCode, to: user.phone, code: code,
+                    body:
+                        "Your Latchkey code is \(code). It adds a new device to your account. Never give it to anyone, even someone who says they are your bank.",
+                    time: now))
+        } catch {
+            logger.error("out-of-band delivery failed", metadata: ["channel": "\(sink.channel)", "reason": "\(error)"])
+            // Nobody received the code; the enrollment can never complete either way, this makes it say so.
+            try? await store.abandonEnrollment(id: enrollmentID)
+            throw APIError(
+                .badGateway, "oob_delivery_failed",
+                "the one-time code could not be sent over the \(sink.channel) channel; try again later")
+        }
         return EnrollmentStartResponse(
             enrollmentID: enrollmentID, channel: sink.channel, destinationHint: Self.mask(user.phone),
             expiresAt: Timestamp.string(expiresAt))
+    }
+
+    static let accountLocked = APIError(
+        APIError.locked, "account_locked",
+        "enrollment is refused for this account after too many failed attempts; an operator must reset it")
+
+    /// A notice to the user over the second channel; a failure is logged, never shown to the requester.
+    func notify(_ user: UserRecord, now: Date, _ body: String) async {
+        do {
+            try await sink.deliver(OutOfBandMessage(kind: .securityNotice, to: user.phone, code: nil, body: body, time: now))
+        } catch {
+            logger.error("security notice could not be delivered", metadata: ["user": "\(user.id)"])
+        }
     }
 
     /// `POST /v1/enrollments/{id}/complete`.
@@ -133,11 +170,7 @@ public struct EnrollmentAuthority: Sendable {
         guard let user = try await store.user(id: enrollment.userID) else {
             throw APIError.notFound("no such enrollment")
         }
-        guard user.failedCodeAttempts < settings.maximumAccountCodeFailures else {
-            throw APIError(
-                APIError.locked, "account_locked",
-                "enrollment is refused for this account after too many wrong codes; an operator must reset it")
-        }
+        guard user.failedCodeAttempts < settings.maximumAccountCodeFailures else { throw Self.accountLocked }
 
         let wellFormed =
             request.code.count >= 6 && request.code.count <= 12 && request.code.allSatisfy { $0.isASCII && $0.isNumber }
@@ -176,8 +209,7 @@ public struct EnrollmentAuthority: Sendable {
             try await sink.deliver(
                 OutOfBandMessage(
                     kind: .deviceAdded, to: user.phone, code: nil,
-                    body:
-                        "A new device \"\(enrollment.deviceName)\" was added to your account. If this was not you, contact your bank now.",
+                    body: "A new device was added to your account. If this was not you, contact your bank now.",
                     time: now))
         } catch {
             logger.error("new-device notice could not be delivered", metadata: ["device": "\(deviceID)"])

@@ -10,8 +10,8 @@ public struct LatchkeyRequestContext: RequestContext {
     public let channel: any Channel
     /// The verified device; nil on the enrollment listener.
     public var device: VerifiedDevice?
-    /// The evidence of a verified request signature (JSON), set by ``SignatureMiddleware``.
-    public var signatureEvidence: String?
+    /// The evidence of a verified request signature, set by ``SignatureMiddleware``.
+    public var signatureEvidence: SignatureEvidence?
     /// The id the edge gave this request (also in the `X-Request-ID` response header and error bodies).
     public var requestID: String?
 
@@ -26,6 +26,15 @@ public struct LatchkeyRequestContext: RequestContext {
     /// The client's IP address, for per-address limits.
     public var clientAddress: String {
         channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    /// The verified signature's evidence: a signed handler calls this first, so a route that somehow ran without
+    /// ``SignatureMiddleware`` refuses with `signature_missing` instead of acting unsigned.
+    func requireSignature() throws -> SignatureEvidence {
+        guard let signatureEvidence else {
+            throw APIError(.unauthorized, .signatureMissing, "this endpoint requires an RFC 9421 signature labelled sig1")
+        }
+        return signatureEvidence
     }
 
     /// The verified device, or an internal error if a route forgot the identity middleware.

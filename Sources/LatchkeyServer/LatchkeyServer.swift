@@ -58,7 +58,9 @@ public struct LatchkeyServer {
         let enrollURL = "https://\(settings.urlHost):\(settings.enrollPort)"
         let apiURL = "https://\(settings.urlHost):\(settings.apiPort)"
 
-        let store = try await SQLStore.open(options.database ?? .sqlite(path: directory.databasePath), logger: logger)
+        let store = try await SQLStore.open(
+            options.database ?? .sqlite(path: directory.databasePath), logger: logger,
+            auditKey: try ServerKeys.audit(authority))
         let httpClient = OutOfBandHTTPClient()
         do {
             if options.demo {
@@ -73,6 +75,8 @@ public struct LatchkeyServer {
             let devices = try DeviceAuthority(store: store, authority: authority, settings: settings, apiURL: apiURL)
             let lastSeen = LastSeenRecorder(store: store, logger: logger)
             let resolver = DeviceIdentityResolver(authority: authority, store: store)
+            let checkpoints = AuditCheckpointWriter(
+                store: store, file: AuditCheckpointFile(path: directory.auditCheckpointsPath), logger: logger)
             let chainPEM = authority.chainPEM
 
             let ready = Readiness(expected: 2) {
@@ -93,8 +97,9 @@ public struct LatchkeyServer {
                 announce("ready")
             }
             let headerLimit = TimeAmount.seconds(settings.headerTimeoutSeconds)
+            let bodyLimit = TimeAmount.seconds(settings.requestTimeoutSeconds)
             let http1 = HTTP1Channel.Configuration(
-                additionalChannelHandlers: [RequestHeadDeadline(limit: headerLimit)],
+                additionalChannelHandlers: [RequestDeadline(headLimit: headerLimit, bodyLimit: bodyLimit)],
                 idleTimeout: .seconds(settings.idleTimeoutSeconds))
             let enrollApp = Application(
                 router: EnrollmentRoutes.router(enrollment: enrollment, caChainPEM: chainPEM),
@@ -116,14 +121,16 @@ public struct LatchkeyServer {
                 configuration: .init(address: .hostname(settings.host, port: settings.apiPort), serverName: nil),
                 onServerRunning: { _ in await ready.arrived() },
                 logger: logger)
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: [
-                        .init(service: enrollApp), .init(service: apiApp),
-                        .init(service: lastSeen),
-                    ],
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: [
+                    .init(service: enrollApp), .init(service: apiApp),
+                    .init(service: lastSeen), .init(service: checkpoints),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
+            // In-flight requests get this long after SIGTERM; then what is left is cancelled and the process exits.
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(settings.shutdownGraceSeconds)
+            let group = ServiceGroup(configuration: groupConfiguration)
             try await group.run()
             await lastSeen.flush()
         } catch {
@@ -183,7 +190,7 @@ enum DemoUser {
         let path = directory.path + "/demo-credentials.txt"
         if try await store.user(username: "alice") != nil { return path }
         let password = EnrollmentAuthority.randomToken(bytes: 15)
-        try await UserAdministration(store: store, bcryptCost: bcryptCost).addUser(
+        try await UserAdministration(store: store, bcryptCost: Int(bcryptCost)).addUser(
             username: "alice", phone: "+15555550100", email: "alice@example.com", password: password)
         try SecureFile.write("username=alice\npassword=\(password)\n", to: path, mode: 0o600, overwrite: true)
         return path

@@ -56,6 +56,11 @@ enum EnrollmentRoutes {
 }
 
 /// The routes of the API listener (mutual TLS). Every route runs after ``DeviceIdentityMiddleware``.
+///
+/// The routes of ``SignedEndpoints`` are registered in a group of their own behind ``SignatureMiddleware``: whether a
+/// request needs a signature follows from the route the router matched, not from the raw path, so `//v1/devices/x`
+/// or `/v1/transfers/` (which the router matches to the same routes) are signed routes too. Each signed handler also
+/// refuses to run without verified evidence in its context.
 enum APIRoutes {
     static func router(
         devices: DeviceAuthority, bank: DemoBank, resolver: DeviceIdentityResolver, lastSeen: LastSeenRecorder,
@@ -64,7 +69,6 @@ enum APIRoutes {
         let router = Router(context: LatchkeyRequestContext.self)
         router.add(middleware: EdgeMiddleware())
         router.add(middleware: DeviceIdentityMiddleware(resolver: resolver, lastSeen: lastSeen))
-        router.add(middleware: signatures)
         router.get("/v1/me") { _, context in JSONResponse(try await devices.me(try context.requireDevice())) }
         router.post("/v1/certificates/renew") { request, context in
             let body = try await BodyLimit.collect(request)
@@ -72,18 +76,24 @@ enum APIRoutes {
             return JSONResponse(.created, try await devices.renew(try context.requireDevice(), renew))
         }
         router.get("/v1/devices") { _, context in JSONResponse(try await devices.devices(try context.requireDevice())) }
-        router.delete("/v1/devices/:id") { _, context in
-            try await devices.revoke(try context.requireDevice(), deviceID: try context.parameters.require("id"))
-            return Response(status: .noContent)
-        }
         router.get("/v1/nonce") { _, context in JSONResponse(try await devices.nonce(try context.requireDevice())) }
         router.get("/v1/accounts") { _, context in JSONResponse(try await bank.accounts(try context.requireDevice())) }
-        router.post("/v1/transfers") { request, context in
+
+        let signed = router.group().add(middleware: signatures)
+        signed.delete(RouterPath(SignedEndpoints.revokeDevice.hummingbirdPath)) { _, context in
+            let evidence = try context.requireSignature()
+            try await devices.revoke(
+                try context.requireDevice(), deviceID: try context.parameters.require("id"), evidence: evidence)
+            return Response(status: .noContent)
+        }
+        signed.post(RouterPath(SignedEndpoints.transfer.hummingbirdPath)) { request, context in
+            let evidence = try context.requireSignature()
             let body = try await BodyLimit.collect(request)
             let transfer = try StrictJSON.body(TransferRequest.self, from: body)
-            let device = try context.requireDevice()
-            guard let evidence = context.signatureEvidence else { throw APIError.internalError }
-            return JSONResponse(.created, try await bank.transfer(device, transfer, evidence: evidence))
+            let outcome = try await bank.transfer(
+                try context.requireDevice(), transfer, evidence: evidence,
+                idempotencyKey: try IdempotencyKey.from(request.headers))
+            return JSONResponse(.created, outcome.response)
         }
         return router
     }

@@ -17,6 +17,18 @@ public struct ServerSettings: Sendable {
     /// Enrollment starts allowed per hour per account and per client address.
     public var enrollLimitPerAccount = 20
     public var enrollLimitPerAddress = 60
+    /// Failed passwords per account name before attempts must wait (doubling from one minute).
+    public var passwordBackoffAfter = 5
+    /// Failed passwords per account name before enrollment is locked until an operator's reset.
+    public var passwordLockAfter = 50
+    /// Unused, unexpired nonces a device may hold at once.
+    public var maximumOutstandingNonces = 16
+    /// Renewals a device may make per hour.
+    public var renewalsPerHour = 10
+    /// Seconds a request may take from its head to the end of its body (slow-body defence).
+    public var requestTimeoutSeconds: Int64 = 30
+    /// Seconds the server waits for in-flight requests on SIGTERM before closing what is left.
+    public var shutdownGraceSeconds: Int64 = 10
     /// Nonce lifetime for signed requests.
     public var nonceLifetime: TimeInterval = 120
     /// bcrypt cost for passwords.

@@ -8,12 +8,12 @@ import NIOCore
 import X509
 import _CryptoExtras
 
-/// Verifies the `sig1` request signature where an endpoint requires one, with the key of the connection's
-/// certificate, and leaves the evidence for the audit trail in the context.
+/// Verifies the `sig1` request signature of every request routed through it (the group of ``SignedEndpoints``
+/// routes), with the key of the connection's certificate, and leaves the evidence for the audit trail in the context.
 ///
 /// Guarantees (SPEC §5): `keyid` is this device; `alg` matches its key; `created` is at most 5 minutes old and
 /// 60 seconds ahead; `@method`, `@path`, `@query` and (with a body) `content-digest` are covered; the digest equals
-/// the body; the signature verifies; and only then the nonce, issued to this device, is consumed exactly once
+/// the body; an `Idempotency-Key` header, when sent, is covered too; the signature verifies; and only then the nonce, issued to this device, is consumed exactly once
 /// (across all instances, in the store). Each failure has its 401 code.
 struct SignatureMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
@@ -24,9 +24,6 @@ struct SignatureMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard SignedEndpoints.requiresSignature(method: request.method.rawValue, path: request.uri.path) else {
-            return try await next(request, context)
-        }
         var request = request
         var context = context
         let device = try context.requireDevice()
@@ -65,6 +62,7 @@ struct SignatureMiddleware: RouterMiddleware {
         }
         var required = ["@method", "@path", "@query"]
         if !bodyData.isEmpty { required.append("content-digest") }
+        if request.headers[IdempotencyKey.field] != nil { required.append(IdempotencyKey.component) }
         guard required.allSatisfy(parameters.components.contains) else {
             throw Self.refuse(.signatureInvalid, "the signature must cover \(required.joined(separator: " "))")
         }
@@ -98,12 +96,9 @@ struct SignatureMiddleware: RouterMiddleware {
         case .reused: throw Self.refuse(.nonceReused, "this nonce was already used")
         case .unknown, .expired: throw Self.refuse(.nonceInvalid, "the nonce is unknown, expired or not this device's")
         }
-        context.signatureEvidence =
-            SignatureEvidence(
-                serial: device.identity.serial, keyID: device.identity.deviceID, algorithm: key.algorithm.rawValue,
-                signatureBase: base, signature: received.signature.base64EncodedString(),
-                body: String(decoding: bodyData, as: UTF8.self)
-            ).json
+        context.signatureEvidence = SignatureEvidence(
+            serial: device.identity.serial, keyID: device.identity.deviceID, algorithm: key.algorithm.rawValue,
+            signatureBase: base, signature: received.signature.base64EncodedString(), body: bodyData)
         return try await next(request, context)
     }
 
@@ -117,25 +112,43 @@ struct SignatureMiddleware: RouterMiddleware {
 }
 
 /// What an accepted signed request leaves in the audit trail, enough to check it offline later.
+///
+/// The body is kept as its exact bytes (base64), so the evidence verifies whatever the body's encoding; events
+/// written before that kept it as text in `body`, which the verifier still reads.
 public struct SignatureEvidence: Codable, Sendable, Equatable {
     public var serial: String
     public var keyID: String
     public var algorithm: String
     public var signatureBase: String
     public var signature: String
-    /// The request body as received; the signature covers it through `content-digest`.
-    public var body: String
+    /// The request body as received, base64; the signature covers it through `content-digest`.
+    public var bodyBase64: String?
+    /// The body as text, in events written before `body_base64` existed.
+    public var legacyBody: String?
 
-    enum CodingKeys: String, CodingKey {
-        case serial, algorithm, signature, body
-        case keyID = "key_id"
-        case signatureBase = "signature_base"
+    public init(serial: String, keyID: String, algorithm: String, signatureBase: String, signature: String, body: Data)
+    {
+        self.serial = serial
+        self.keyID = keyID
+        self.algorithm = algorithm
+        self.signatureBase = signatureBase
+        self.signature = signature
+        self.bodyBase64 = body.base64EncodedString()
+        self.legacyBody = nil
     }
 
-    var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    /// The signed body's bytes, or nil if the stored base64 is damaged.
+    public var bodyBytes: Data? {
+        if let bodyBase64 { return Data(base64Encoded: bodyBase64) }
+        return Data((legacyBody ?? "").utf8)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case serial, algorithm, signature
+        case keyID = "key_id"
+        case signatureBase = "signature_base"
+        case bodyBase64 = "body_base64"
+        case legacyBody = "body"
     }
 }
 

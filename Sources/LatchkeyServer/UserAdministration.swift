@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyPKI
 import LatchkeyProtocol
 import LatchkeyStore
 import NIOPosix
@@ -6,15 +7,23 @@ import NIOPosix
 /// Creates users as operators do (`latchkey user add`, `serve --demo`), with their two demo accounts.
 ///
 /// Guarantees: usernames are 1 to 64 of `a-z 0-9 . _ -`; phones are E.164; passwords are 8 to 1024 characters and
-/// stored only as bcrypt hashes; every user gets two EUR accounts holding "1000.00" (SPEC §4).
+/// stored only as pre-hashed bcrypt hashes at a cost of 10 to 14; every user gets two EUR accounts holding
+/// "1000.00" (SPEC §4), opened in the same transaction as the `user.created` audit event that records them.
 public struct UserAdministration: Sendable {
     let store: any LatchkeyStore
     let passwords: PasswordHasher
 
-    public init(store: any LatchkeyStore, bcryptCost: UInt8 = 11) {
+    /// Refuses a bcrypt cost outside 10 to 14.
+    public init(store: any LatchkeyStore, bcryptCost: Int = 11) throws {
+        guard PasswordHasher.allowedCosts.contains(bcryptCost) else {
+            throw Refusal("the bcrypt cost must be 10 to 14")
+        }
         self.store = store
-        self.passwords = PasswordHasher(cost: bcryptCost)
+        self.passwords = PasswordHasher(cost: UInt8(bcryptCost))
     }
+
+    /// The bcrypt costs accepted.
+    public static var allowedBcryptCosts: ClosedRange<Int> { PasswordHasher.allowedCosts }
 
     public static func isValidUsername(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 64
@@ -50,12 +59,31 @@ public struct UserAdministration: Sendable {
                 id: "acc-" + UUID().uuidString.lowercased().prefix(13), userID: user.id, name: name, currency: "EUR",
                 balanceCents: Money.cents("1000.00")!)
         }
+        let details = UserCreatedAuditDetails(
+            username: username,
+            accounts: accounts.map { .init(id: $0.id, currency: $0.currency, balanceCents: $0.balanceCents) })
         do {
-            try await store.createUser(user, accounts: accounts)
+            try await store.createUser(
+                user, accounts: accounts,
+                audit: AuditEntry(
+                    time: user.createdAt, actor: "operator", action: "user.created", subject: user.id,
+                    detailsJSON: AuditJSON.encode(details)))
         } catch let error as StoreError where error.code == .usernameTaken {
             throw Refusal("the username '\(username)' is taken")
         }
         return user
+    }
+
+    /// Clears a user's wrong-code count and the failed-password count of their name (the operator's reset after
+    /// either limit locked enrollment).
+    public static func resetLimits(username: String, store: any LatchkeyStore, authority: CertificateAuthority)
+        async throws
+    {
+        guard let user = try await store.user(username: username) else { throw Refusal("no user \(username)") }
+        try await store.resetCodeFailures(userID: user.id)
+        let throttle = LoginThrottle(
+            store: store, key: try ServerKeys.loginNames(authority), backoffAfter: 0, lockAfter: 0)
+        try await throttle.clear(username: username)
     }
 
     /// A refused user operation.

@@ -7,23 +7,38 @@ import Foundation
 public protocol LatchkeyStore: Sendable {
     // MARK: Users
 
-    /// Creates a user and their demo accounts in one transaction; refuses a taken username with `username_taken`.
-    func createUser(_ user: UserRecord, accounts: [AccountRecord]) async throws
+    /// Creates a user, their demo accounts and its audit event in one transaction; refuses a taken username with
+    /// `username_taken`.
+    func createUser(_ user: UserRecord, accounts: [AccountRecord], audit: AuditEntry) async throws
     func user(username: String) async throws -> UserRecord?
     func user(id: String) async throws -> UserRecord?
     func users() async throws -> [UserRecord]
     /// Clears a user's count of wrong codes (the operator's reset after the account limit was hit).
     func resetCodeFailures(userID: String) async throws
+    /// Replaces a user's password hash (a rehash at the server's cost after a successful login).
+    func updatePasswordHash(userID: String, hash: String) async throws
+
+    // MARK: Failed passwords
+
+    /// Counts one failed password for an account name key and returns the new count.
+    func recordLoginFailure(key: String, now: Date) async throws -> LoginFailures
+    func loginFailures(key: String) async throws -> LoginFailures?
+    /// Forgets the failures of an account name key (a correct password, or an operator's reset).
+    func clearLoginFailures(key: String) async throws
 
     // MARK: Enrollments
 
-    func createEnrollment(_ enrollment: EnrollmentRecord) async throws
+    /// Stores a pending enrollment and its audit event, all or nothing.
+    func createEnrollment(_ enrollment: EnrollmentRecord, audit: AuditEntry) async throws
+    /// Marks a pending enrollment expired (its code could not be delivered), so it can never complete.
+    func abandonEnrollment(id: String) async throws
     func enrollment(id: String) async throws -> EnrollmentRecord?
     /// Counts a wrong code against a pending enrollment and its user, locking the enrollment when its attempts reach
     /// `limit`. Two concurrent calls never both count below the limit.
     func recordWrongCode(enrollmentID: String, limit: Int) async throws -> WrongCodeOutcome
     /// Marks a pending, unexpired enrollment completed and stores its device and certificate and an audit event, all
-    /// or nothing. Throws `enrollment_used`, `enrollment_locked`, `enrollment_expired` or `not_found` otherwise.
+    /// or nothing. Throws `enrollment_used`, `enrollment_locked`, `enrollment_expired` or `not_found` otherwise, and
+    /// `csr_key_in_use` when the certificate's key belongs to another active device.
     func completeEnrollment(
         id: String, device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry, now: Date
     ) async throws
@@ -46,7 +61,8 @@ public protocol LatchkeyStore: Sendable {
     /// Revokes a device and every certificate of it. Returns false if it was already revoked; throws `not_found`.
     func revokeDevice(id: String, reason: String, audit: AuditEntry, now: Date) async throws -> Bool
     /// Stores a renewed certificate of an active device, then revokes every earlier certificate of it, in one
-    /// transaction serialized per device: concurrent renewals leave exactly one valid certificate.
+    /// transaction serialized per device: concurrent renewals leave exactly one valid certificate. Throws
+    /// `csr_key_in_use` when the new key belongs to another active device.
     func storeRenewal(certificate: CertificateRecord, audit: AuditEntry, now: Date) async throws
     /// Stores a device with its certificate and an audit event, all or nothing (operator issuance, `ca sign`).
     func addDevice(_ device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry) async throws
@@ -55,25 +71,35 @@ public protocol LatchkeyStore: Sendable {
 
     // MARK: Nonces
 
-    func createNonce(value: String, deviceID: String, expiresAt: Date) async throws
+    /// Stores a nonce for a device unless it already holds `maximumOutstanding` unused, unexpired ones (then
+    /// returns false); expired nonces of every device are deleted on the way.
+    func createNonce(value: String, deviceID: String, expiresAt: Date, now: Date, maximumOutstanding: Int) async throws
+        -> Bool
     /// Consumes a nonce issued to `deviceID` exactly once, also when several instances race for it.
     func consumeNonce(value: String, deviceID: String, now: Date) async throws -> NonceOutcome
 
     // MARK: Demo banking
 
     func accounts(userID: String) async throws -> [AccountRecord]
-    /// Debits one of the user's accounts if it holds the currency and enough money, credits a known destination
-    /// account of the same currency, and records the transfer and an audit event, all or nothing. Returns the
-    /// source account's new balance. Throws `account_not_owned`, `currency_mismatch` or `insufficient_funds`.
-    func transfer(_ transfer: TransferRecord, audit: AuditEntry) async throws -> Int64
+    /// Debits one of the user's accounts if it holds the currency and enough money, credits exactly one destination
+    /// account of this bank in the same currency (an IBAN is credited elsewhere), and records the transfer and an
+    /// audit event, all or nothing. Throws `account_not_owned`, `account_not_found`, `currency_mismatch` or
+    /// `insufficient_funds`. With an idempotency claim, a repeat of the same key by the same device returns the first
+    /// transfer and moves nothing (`idempotency_key_reused` if the body differs).
+    func transfer(_ transfer: TransferRecord, audit: AuditEntry, idempotency: IdempotencyClaim?) async throws
+        -> TransferOutcome
+    /// Every account and transfer (for `audit verify`).
+    func moneyLedger() async throws -> MoneyLedger
 
     // MARK: Audit
 
     /// Appends an event whose hash chains to the previous one, also under concurrent writers.
     @discardableResult
     func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord
-    /// Audit events in sequence order, and the head (last sequence and hash) the store recorded.
-    func auditTrail() async throws -> (events: [AuditRecord], headSequence: Int64, headHash: String)
+    /// Audit events in sequence order and the head the store recorded, read in one snapshot without blocking writers.
+    func auditTrail() async throws -> AuditTrail
+    /// The head (last sequence and its hash), for checkpoints kept outside the database.
+    func auditHead() async throws -> AuditChain.Checkpoint
 
     /// Closes connections; the store must not be used afterwards.
     func close() async throws

@@ -68,6 +68,33 @@ enum Migrations {
                 "CREATE INDEX enrollment_attempts_created ON enrollment_attempts (created_at)",
             ]
         ),
+        (
+            4,
+            [
+                // Events so far keep their plain SHA-256 hashes; every later one is keyed (HMAC).
+                "ALTER TABLE audit_head ADD COLUMN legacy_until BIGINT NOT NULL DEFAULT 0",
+                "UPDATE audit_head SET legacy_until = sequence",
+                // One key, one active device: the primary key settles concurrent enrollments.
+                "CREATE TABLE device_keys (spki_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL)",
+                "CREATE INDEX device_keys_device ON device_keys (device_id)",
+                """
+                INSERT INTO device_keys (spki_sha256, device_id)
+                SELECT c.spki_sha256, MIN(c.device_id) FROM certificates c JOIN devices d ON d.id = c.device_id
+                WHERE d.status = 'active' AND c.revoked_at IS NULL GROUP BY c.spki_sha256
+                """,
+                """
+                CREATE TABLE idempotency_keys (device_id TEXT NOT NULL, idempotency_key TEXT NOT NULL,
+                  request_sha256 TEXT NOT NULL, transfer_id TEXT NOT NULL, balance_cents BIGINT,
+                  created_at BIGINT NOT NULL, PRIMARY KEY (device_id, idempotency_key))
+                """,
+                """
+                CREATE TABLE login_failures (name_key TEXT PRIMARY KEY, failures BIGINT NOT NULL,
+                  last_failure_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX nonces_device ON nonces (device_id, expires_at)",
+                "CREATE INDEX nonces_expires ON nonces (expires_at)",
+            ]
+        ),
     ]
 
     static var latestVersion: Int64 { all.last?.version ?? 0 }

@@ -9,6 +9,7 @@ final class PostgresBackend: SQLBackend {
     private let runner: Task<Void, Never>
 
     let beginTransactionSQL = "BEGIN"
+    let beginReadTransactionSQL = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     /// A session-level advisory lock keeps two instances that start together from migrating at once.
     let migrationLock: (acquire: String, release: String)? = (
         "SELECT pg_advisory_lock(7305217)", "SELECT pg_advisory_unlock(7305217)"
@@ -46,6 +47,12 @@ final class PostgresBackend: SQLBackend {
         try await client.withConnection { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
+    }
+
+    func withReadSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws
+        -> R
+    {
+        try await withSession(body)
     }
 
     func close() async throws {

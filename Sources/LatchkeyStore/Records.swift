@@ -225,3 +225,53 @@ public struct EnrollmentWindow: Sendable, Equatable {
         self.oldest = oldest
     }
 }
+
+extension TransferRecord {
+    /// Whether the destination is an account of this bank (`acc-...`), which must be credited; an IBAN is an
+    /// account elsewhere, and the money leaves the bank.
+    public var creditsInternalAccount: Bool { toAccount.hasPrefix("acc-") }
+}
+
+/// The `Idempotency-Key` of a transfer: a repeat with the same key from the same device gets the first result.
+public struct IdempotencyClaim: Sendable, Equatable {
+    public let key: String
+    /// SHA-256 (hex) of the request body: a repeat with another body is refused.
+    public let requestSHA256: String
+
+    public init(key: String, requestSHA256: String) {
+        self.key = key
+        self.requestSHA256 = requestSHA256
+    }
+}
+
+/// What a transfer call did: made the transfer, or found the one an earlier call with the same idempotency key made.
+public struct TransferOutcome: Sendable, Equatable {
+    public let transfer: TransferRecord
+    /// The source account's balance right after the transfer.
+    public let balanceCents: Int64
+    /// True when this is the answer to a repeat, and nothing moved.
+    public let replayed: Bool
+
+    public init(transfer: TransferRecord, balanceCents: Int64, replayed: Bool) {
+        self.transfer = transfer
+        self.balanceCents = balanceCents
+        self.replayed = replayed
+    }
+}
+
+/// Failed passwords counted for one account name (known or not), keyed by a MAC of the name.
+public struct LoginFailures: Sendable, Equatable {
+    public let count: Int
+    public let lastFailure: Date
+
+    public init(count: Int, lastFailure: Date) {
+        self.count = count
+        self.lastFailure = lastFailure
+    }
+}
+
+/// Every account and every transfer, for checking balances against the audit trail.
+public struct MoneyLedger: Sendable {
+    public let accounts: [AccountRecord]
+    public let transfers: [TransferRecord]
+}

@@ -7,8 +7,12 @@ import SQLKit
 protocol SQLBackend: Sendable {
     /// Runs `body` on one connection that no other caller uses meanwhile.
     func withSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R
+    /// Runs `body` on a connection for reads only, which never waits for a writer (it may be `withSession`'s).
+    func withReadSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R
     /// The statement that starts a write transaction.
     var beginTransactionSQL: String { get }
+    /// The statement that starts a read-only transaction: one snapshot, no write lock.
+    var beginReadTransactionSQL: String { get }
     /// Statements that hold and release a lock across instances while migrating, if the database needs one.
     var migrationLock: (acquire: String, release: String)? { get }
     func close() async throws

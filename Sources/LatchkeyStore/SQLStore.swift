@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import SQLKit
@@ -6,24 +7,31 @@ import SQLKit
 ///
 /// Guarantees: each operation is one statement or one transaction; races that matter (wrong codes, completions,
 /// nonces, renewals, the audit head) are settled by conditional `UPDATE ... RETURNING` statements, so they hold
-/// across several instances on one PostgreSQL database.
+/// across several instances on one PostgreSQL database. A failure of the database itself (not a refusal) is
+/// thrown as `database_unavailable`, its cause logged without values. Reads never wait for a writer.
 public final class SQLStore: LatchkeyStore {
     private let backend: any SQLBackend
+    private let auditKey: SymmetricKey
+    private let logger: Logger
 
-    init(backend: any SQLBackend) {
+    init(backend: any SQLBackend, auditKey: SymmetricKey, logger: Logger) {
         self.backend = backend
+        self.auditKey = auditKey
+        self.logger = logger
     }
 
     /// Opens the database named by `url`, applies pending migrations, and refuses a database from a newer Latchkey.
-    public static func open(_ url: DatabaseURL, logger: Logger = Logger(label: "latchkey.store")) async throws
-        -> SQLStore
-    {
+    /// `auditKey` keys the audit chain; it must be kept outside the database (the server derives it from the
+    /// issuing CA key).
+    public static func open(
+        _ url: DatabaseURL, logger: Logger = Logger(label: "latchkey.store"), auditKey: SymmetricKey
+    ) async throws -> SQLStore {
         let backend: any SQLBackend
         switch url {
         case .sqlite(let path): backend = try await SQLiteBackend(path: path, logger: logger)
         case .postgres: backend = try await PostgresBackend(url: url, logger: logger)
         }
-        let store = SQLStore(backend: backend)
+        let store = SQLStore(backend: backend, auditKey: auditKey, logger: logger)
         do {
             try await store.migrate()
         } catch {
@@ -89,24 +97,62 @@ public final class SQLStore: LatchkeyStore {
 
     // MARK: Helpers
 
+    /// A read on a connection that never waits for a writer (SQLite: the reader connection of WAL mode).
     private func read<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R {
-        try await backend.withSession(body)
+        try await unavailableOnFailure { try await self.backend.withReadSession(body) }
+    }
+
+    /// Several reads in one snapshot, without a write lock.
+    private func readTransaction<R: Sendable>(
+        _ body: @Sendable @escaping (any SQLDatabase) async throws -> R
+    ) async throws -> R {
+        let begin = backend.beginReadTransactionSQL
+        return try await unavailableOnFailure {
+            try await self.backend.withReadSession { db in
+                try await db.raw(SQLQueryString(begin)).run()
+                do {
+                    let result = try await body(db)
+                    try await db.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await db.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        }
     }
 
     private func transaction<R: Sendable>(
         _ body: @Sendable @escaping (any SQLDatabase) async throws -> R
     ) async throws -> R {
         let begin = backend.beginTransactionSQL
-        return try await backend.withSession { db in
-            try await db.raw(SQLQueryString(begin)).run()
-            do {
-                let result = try await body(db)
-                try await db.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw error
+        return try await unavailableOnFailure {
+            try await self.backend.withSession { db in
+                try await db.raw(SQLQueryString(begin)).run()
+                do {
+                    let result = try await body(db)
+                    try await db.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await db.raw("ROLLBACK").run()
+                    throw error
+                }
             }
+        }
+    }
+
+    /// Refusals (``StoreError``) pass; any other failure (disk full, connection lost, busy) is
+    /// `database_unavailable`, with only the error's type in the log.
+    private func unavailableOnFailure<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        do {
+            return try await body()
+        } catch let error as StoreError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            logger.error("database operation failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            throw StoreError(.databaseUnavailable, "the database is unavailable")
         }
     }
 
@@ -116,7 +162,8 @@ public final class SQLStore: LatchkeyStore {
 
     // MARK: Users
 
-    public func createUser(_ user: UserRecord, accounts: [AccountRecord]) async throws {
+    public func createUser(_ user: UserRecord, accounts: [AccountRecord], audit: AuditEntry) async throws {
+        let key = auditKey
         let inserted = try await transaction { db in
             let created =
                 try await db.raw(
@@ -138,6 +185,7 @@ public final class SQLStore: LatchkeyStore {
                     """
                 ).run()
             }
+            try await Self.appendAudit(db, audit, key: key)
             return true
         }
         guard inserted else { throw StoreError(.usernameTaken, "the username '\(user.username)' is taken") }
@@ -188,9 +236,60 @@ public final class SQLStore: LatchkeyStore {
         guard updated else { throw StoreError(.notFound, "no such user") }
     }
 
+    public func updatePasswordHash(userID: String, hash: String) async throws {
+        try await transaction { db in
+            try await db.raw("UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: userID)").run()
+        }
+    }
+
+    // MARK: Failed passwords
+
+    public func recordLoginFailure(key: String, now: Date) async throws -> LoginFailures {
+        try await transaction { db in
+            let row = try await db.raw(
+                """
+                INSERT INTO login_failures (name_key, failures, last_failure_at)
+                VALUES (\(bind: key), 1, \(bind: Self.millis(now)))
+                ON CONFLICT (name_key) DO UPDATE SET failures = login_failures.failures + 1,
+                  last_failure_at = \(bind: Self.millis(now))
+                RETURNING failures, last_failure_at
+                """
+            ).first()
+            guard let row else { throw StoreError(.databaseUnavailable, "the failure count was not stored") }
+            return LoginFailures(
+                count: Int(try row.decode(column: "failures", as: Int64.self)),
+                lastFailure: Self.date(try row.decode(column: "last_failure_at", as: Int64.self)))
+        }
+    }
+
+    public func loginFailures(key: String) async throws -> LoginFailures? {
+        try await read { db in
+            try await db.raw("SELECT failures, last_failure_at FROM login_failures WHERE name_key = \(bind: key)")
+                .first().map { row in
+                    LoginFailures(
+                        count: Int(try row.decode(column: "failures", as: Int64.self)),
+                        lastFailure: Self.date(try row.decode(column: "last_failure_at", as: Int64.self)))
+                }
+        }
+    }
+
+    public func clearLoginFailures(key: String) async throws {
+        try await transaction { db in
+            try await db.raw("DELETE FROM login_failures WHERE name_key = \(bind: key)").run()
+        }
+    }
+
     // MARK: Enrollments
 
-    public func createEnrollment(_ e: EnrollmentRecord) async throws {
+    public func abandonEnrollment(id: String) async throws {
+        try await transaction { db in
+            try await db.raw("UPDATE enrollments SET status = 'expired' WHERE id = \(bind: id) AND status = 'pending'")
+                .run()
+        }
+    }
+
+    public func createEnrollment(_ e: EnrollmentRecord, audit: AuditEntry) async throws {
+        let key = auditKey
         try await transaction { db in
             try await db.raw(
                 """
@@ -201,6 +300,7 @@ public final class SQLStore: LatchkeyStore {
                   \(bind: e.status.rawValue), \(bind: e.clientAddress), \(bind: Self.millis(e.createdAt)))
                 """
             ).run()
+            try await Self.appendAudit(db, audit, key: key)
         }
     }
 
@@ -280,6 +380,7 @@ public final class SQLStore: LatchkeyStore {
     public func completeEnrollment(
         id: String, device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry, now: Date
     ) async throws {
+        let key = auditKey
         try await transaction { db in
             let matched =
                 try await db.raw(
@@ -291,8 +392,9 @@ public final class SQLStore: LatchkeyStore {
                 ).first() != nil
             guard matched else { throw try await Self.notPending(db, id, now: now) }
             try await Self.insertDevice(db, device)
+            try await Self.claimKey(db, spkiSHA256: certificate.spkiSHA256, deviceID: device.id)
             try await Self.insertCertificate(db, certificate)
-            try await Self.appendAudit(db, audit)
+            try await Self.appendAudit(db, audit, key: key)
         }
     }
 
@@ -356,6 +458,30 @@ public final class SQLStore: LatchkeyStore {
               \(bind: c.spkiSHA256), \(bind: c.derBase64), \(bind: c.revokedAt.map(millis)))
             """
         ).run()
+    }
+
+    /// Records that a key belongs to a device; refuses with `csr_key_in_use` a key of another active device. The
+    /// primary key on the SPKI hash settles concurrent claims on every backend.
+    private static func claimKey(_ db: any SQLDatabase, spkiSHA256: String, deviceID: String) async throws {
+        let claimed =
+            try await db.raw(
+                """
+                INSERT INTO device_keys (spki_sha256, device_id) VALUES (\(bind: spkiSHA256), \(bind: deviceID))
+                ON CONFLICT (spki_sha256) DO NOTHING RETURNING device_id
+                """
+            ).first() != nil
+        if claimed { return }
+        let taken =
+            try await db.raw(
+                """
+                UPDATE device_keys SET device_id = \(bind: deviceID)
+                WHERE spki_sha256 = \(bind: spkiSHA256)
+                  AND (device_id = \(bind: deviceID)
+                    OR device_id IN (SELECT id FROM devices WHERE status <> 'active'))
+                RETURNING device_id
+                """
+            ).first() == nil
+        if taken { throw StoreError(.keyInUse, "this key already belongs to another enrolled device") }
     }
 
     public func certificateStatus(serial: String) async throws -> CertificateStatus? {
@@ -450,7 +576,8 @@ public final class SQLStore: LatchkeyStore {
     }
 
     public func revokeDevice(id: String, reason: String, audit: AuditEntry, now: Date) async throws -> Bool {
-        try await transaction { db in
+        let key = auditKey
+        return try await transaction { db in
             let changed =
                 try await db.raw(
                     """
@@ -468,12 +595,14 @@ public final class SQLStore: LatchkeyStore {
             try await db.raw(
                 "UPDATE certificates SET revoked_at = \(bind: Self.millis(now)) WHERE device_id = \(bind: id) AND revoked_at IS NULL"
             ).run()
-            try await Self.appendAudit(db, audit)
+            try await db.raw("DELETE FROM device_keys WHERE device_id = \(bind: id)").run()
+            try await Self.appendAudit(db, audit, key: key)
             return true
         }
     }
 
     public func storeRenewal(certificate: CertificateRecord, audit: AuditEntry, now: Date) async throws {
+        let key = auditKey
         try await transaction { db in
             // Locks the device row (PostgreSQL) so that renewals of one device run one after the other.
             let active =
@@ -488,6 +617,13 @@ public final class SQLStore: LatchkeyStore {
                 else { throw StoreError(.notFound, "no such device") }
                 throw StoreError(.deviceRevoked, "the device is revoked")
             }
+            try await Self.claimKey(db, spkiSHA256: certificate.spkiSHA256, deviceID: certificate.deviceID)
+            try await db.raw(
+                """
+                DELETE FROM device_keys
+                WHERE device_id = \(bind: certificate.deviceID) AND spki_sha256 <> \(bind: certificate.spkiSHA256)
+                """
+            ).run()
             try await Self.insertCertificate(db, certificate)
             try await db.raw(
                 """
@@ -495,18 +631,20 @@ public final class SQLStore: LatchkeyStore {
                 WHERE device_id = \(bind: certificate.deviceID) AND serial <> \(bind: certificate.serial) AND revoked_at IS NULL
                 """
             ).run()
-            try await Self.appendAudit(db, audit)
+            try await Self.appendAudit(db, audit, key: key)
         }
     }
 
     public func addDevice(_ device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry) async throws {
+        let key = auditKey
         try await transaction { db in
             guard try await db.raw("SELECT id FROM users WHERE id = \(bind: device.userID)").first() != nil else {
                 throw StoreError(.notFound, "no such user")
             }
             try await Self.insertDevice(db, device)
+            try await Self.claimKey(db, spkiSHA256: certificate.spkiSHA256, deviceID: device.id)
             try await Self.insertCertificate(db, certificate)
-            try await Self.appendAudit(db, audit)
+            try await Self.appendAudit(db, audit, key: key)
         }
     }
 
@@ -527,11 +665,24 @@ public final class SQLStore: LatchkeyStore {
 
     // MARK: Nonces
 
-    public func createNonce(value: String, deviceID: String, expiresAt: Date) async throws {
+    public func createNonce(value: String, deviceID: String, expiresAt: Date, now: Date, maximumOutstanding: Int)
+        async throws -> Bool
+    {
         try await transaction { db in
+            let millis = Self.millis(now)
+            try await db.raw("DELETE FROM nonces WHERE expires_at <= \(bind: millis)").run()
+            let outstanding =
+                try await db.raw(
+                    """
+                    SELECT COUNT(*) AS n FROM nonces
+                    WHERE device_id = \(bind: deviceID) AND consumed_at IS NULL AND expires_at > \(bind: millis)
+                    """
+                ).first()?.decode(column: "n", as: Int64.self) ?? 0
+            guard outstanding < Int64(maximumOutstanding) else { return false }
             try await db.raw(
                 "INSERT INTO nonces (value, device_id, expires_at) VALUES (\(bind: value), \(bind: deviceID), \(bind: Self.millis(expiresAt)))"
             ).run()
+            return true
         }
     }
 
@@ -575,8 +726,23 @@ public final class SQLStore: LatchkeyStore {
         }
     }
 
-    public func transfer(_ t: TransferRecord, audit: AuditEntry) async throws -> Int64 {
-        try await transaction { db in
+    public func transfer(_ t: TransferRecord, audit: AuditEntry, idempotency: IdempotencyClaim?) async throws
+        -> TransferOutcome
+    {
+        let key = auditKey
+        return try await transaction { db in
+            if let idempotency {
+                let claimed =
+                    try await db.raw(
+                        """
+                        INSERT INTO idempotency_keys (device_id, idempotency_key, request_sha256, transfer_id, created_at)
+                        VALUES (\(bind: t.deviceID), \(bind: idempotency.key), \(bind: idempotency.requestSHA256),
+                          \(bind: t.id), \(bind: Self.millis(t.createdAt)))
+                        ON CONFLICT (device_id, idempotency_key) DO NOTHING RETURNING transfer_id
+                        """
+                    ).first() != nil
+                if !claimed { return try await Self.replay(db, deviceID: t.deviceID, idempotency) }
+            }
             guard
                 let debited = try await db.raw(
                     """
@@ -597,12 +763,28 @@ public final class SQLStore: LatchkeyStore {
                 }
                 throw StoreError(.insufficientFunds, "the source account's balance is too low for this amount")
             }
-            try await db.raw(
-                """
-                UPDATE accounts SET balance_cents = balance_cents + \(bind: t.amountCents)
-                WHERE id = \(bind: t.toAccount) AND currency = \(bind: t.currency) AND id <> \(bind: t.fromAccount)
-                """
-            ).run()
+            if t.creditsInternalAccount {
+                let credited =
+                    try await db.raw(
+                        """
+                        UPDATE accounts SET balance_cents = balance_cents + \(bind: t.amountCents)
+                        WHERE id = \(bind: t.toAccount) AND currency = \(bind: t.currency) AND id <> \(bind: t.fromAccount)
+                        RETURNING id
+                        """
+                    ).all().count
+                guard credited == 1 else {
+                    // Nothing is kept: the debit above rolls back with the transaction.
+                    guard
+                        let destination = try await db.raw(
+                            "SELECT currency FROM accounts WHERE id = \(bind: t.toAccount)"
+                        ).first()
+                    else { throw StoreError(.accountNotFound, "the destination account does not exist") }
+                    if try destination.decode(column: "currency", as: String.self) != t.currency {
+                        throw StoreError(.currencyMismatch, "the destination account holds another currency")
+                    }
+                    throw StoreError(.accountNotFound, "the destination account cannot receive this transfer")
+                }
+            }
             try await db.raw(
                 """
                 INSERT INTO transfers (id, user_id, device_id, from_account, to_account, amount_cents, currency, created_at)
@@ -610,8 +792,73 @@ public final class SQLStore: LatchkeyStore {
                   \(bind: t.amountCents), \(bind: t.currency), \(bind: Self.millis(t.createdAt)))
                 """
             ).run()
-            try await Self.appendAudit(db, audit)
-            return try debited.decode(column: "balance_cents", as: Int64.self)
+            try await Self.appendAudit(db, audit, key: key)
+            let balance = try debited.decode(column: "balance_cents", as: Int64.self)
+            if let idempotency {
+                try await db.raw(
+                    """
+                    UPDATE idempotency_keys SET balance_cents = \(bind: balance)
+                    WHERE device_id = \(bind: t.deviceID) AND idempotency_key = \(bind: idempotency.key)
+                    """
+                ).run()
+            }
+            return TransferOutcome(transfer: t, balanceCents: balance, replayed: false)
+        }
+    }
+
+    /// The first result of an idempotency key: the stored transfer and the balance it left.
+    private static func replay(_ db: any SQLDatabase, deviceID: String, _ claim: IdempotencyClaim) async throws
+        -> TransferOutcome
+    {
+        guard
+            let row = try await db.raw(
+                """
+                SELECT k.request_sha256, k.balance_cents AS balance_after, t.id, t.user_id, t.device_id,
+                  t.from_account, t.to_account, t.amount_cents, t.currency, t.created_at
+                FROM idempotency_keys k JOIN transfers t ON t.id = k.transfer_id
+                WHERE k.device_id = \(bind: deviceID) AND k.idempotency_key = \(bind: claim.key)
+                """
+            ).first()
+        else { throw StoreError(.conflict, "a transfer with this idempotency key is in progress") }
+        guard try row.decode(column: "request_sha256", as: String.self) == claim.requestSHA256 else {
+            throw StoreError(.idempotencyKeyReused, "this Idempotency-Key was used for another request")
+        }
+        return TransferOutcome(
+            transfer: try transferRecord(row),
+            balanceCents: try row.decode(column: "balance_after", as: Int64?.self) ?? 0, replayed: true)
+    }
+
+    private static func transferRecord(_ row: any SQLRow) throws -> TransferRecord {
+        TransferRecord(
+            id: try row.decode(column: "id", as: String.self),
+            userID: try row.decode(column: "user_id", as: String.self),
+            deviceID: try row.decode(column: "device_id", as: String.self),
+            fromAccount: try row.decode(column: "from_account", as: String.self),
+            toAccount: try row.decode(column: "to_account", as: String.self),
+            amountCents: try row.decode(column: "amount_cents", as: Int64.self),
+            currency: try row.decode(column: "currency", as: String.self),
+            createdAt: date(try row.decode(column: "created_at", as: Int64.self)))
+    }
+
+    public func moneyLedger() async throws -> MoneyLedger {
+        try await readTransaction { db in
+            let accounts = try await db.raw(
+                "SELECT id, user_id, name, currency, balance_cents FROM accounts ORDER BY id"
+            ).all().map { row in
+                AccountRecord(
+                    id: try row.decode(column: "id", as: String.self),
+                    userID: try row.decode(column: "user_id", as: String.self),
+                    name: try row.decode(column: "name", as: String.self),
+                    currency: try row.decode(column: "currency", as: String.self),
+                    balanceCents: try row.decode(column: "balance_cents", as: Int64.self))
+            }
+            let transfers = try await db.raw(
+                """
+                SELECT id, user_id, device_id, from_account, to_account, amount_cents, currency, created_at
+                FROM transfers ORDER BY created_at, id
+                """
+            ).all().map(Self.transferRecord)
+            return MoneyLedger(accounts: accounts, transfers: transfers)
         }
     }
 
@@ -619,7 +866,9 @@ public final class SQLStore: LatchkeyStore {
 
     /// Appends within the caller's transaction: the head row update serializes concurrent writers.
     @discardableResult
-    private static func appendAudit(_ db: any SQLDatabase, _ entry: AuditEntry) async throws -> AuditRecord {
+    private static func appendAudit(_ db: any SQLDatabase, _ entry: AuditEntry, key: SymmetricKey) async throws
+        -> AuditRecord
+    {
         guard
             let head = try await db.raw(
                 "UPDATE audit_head SET sequence = sequence + 1 WHERE id = 1 RETURNING sequence, hash"
@@ -627,7 +876,7 @@ public final class SQLStore: LatchkeyStore {
         else { throw StoreError(.databaseUnavailable, "the audit head row is missing") }
         let sequence = try head.decode(column: "sequence", as: Int64.self)
         let previous = try head.decode(column: "hash", as: String.self)
-        let hash = AuditChain.hash(sequence: sequence, entry: entry, previousHash: previous)
+        let hash = AuditChain.hash(sequence: sequence, entry: entry, previousHash: previous, key: key)
         try await db.raw(
             """
             INSERT INTO audit_events (sequence, event_time, actor, action, subject, details, previous_hash, hash)
@@ -641,11 +890,23 @@ public final class SQLStore: LatchkeyStore {
 
     @discardableResult
     public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
-        try await transaction { db in try await Self.appendAudit(db, entry) }
+        let key = auditKey
+        return try await transaction { db in try await Self.appendAudit(db, entry, key: key) }
     }
 
-    public func auditTrail() async throws -> (events: [AuditRecord], headSequence: Int64, headHash: String) {
-        try await transaction { db in
+    public func auditHead() async throws -> AuditChain.Checkpoint {
+        try await read { db in
+            guard let head = try await db.raw("SELECT sequence, hash FROM audit_head WHERE id = 1").first() else {
+                throw StoreError(.databaseUnavailable, "the audit head row is missing")
+            }
+            return AuditChain.Checkpoint(
+                sequence: try head.decode(column: "sequence", as: Int64.self),
+                hash: try head.decode(column: "hash", as: String.self))
+        }
+    }
+
+    public func auditTrail() async throws -> AuditTrail {
+        try await readTransaction { db in
             let rows = try await db.raw(
                 "SELECT sequence, event_time, actor, action, subject, details, previous_hash, hash FROM audit_events ORDER BY sequence"
             ).all()
@@ -661,13 +922,15 @@ public final class SQLStore: LatchkeyStore {
                     previousHash: try row.decode(column: "previous_hash", as: String.self),
                     hash: try row.decode(column: "hash", as: String.self))
             }
-            guard let head = try await db.raw("SELECT sequence, hash FROM audit_head WHERE id = 1").first() else {
+            guard
+                let head = try await db.raw("SELECT sequence, hash, legacy_until FROM audit_head WHERE id = 1").first()
+            else {
                 throw StoreError(.databaseUnavailable, "the audit head row is missing")
             }
-            return (
-                events, try head.decode(column: "sequence", as: Int64.self),
-                try head.decode(column: "hash", as: String.self)
-            )
+            return AuditTrail(
+                events: events, headSequence: try head.decode(column: "sequence", as: Int64.self),
+                headHash: try head.decode(column: "hash", as: String.self),
+                legacyUntil: try head.decode(column: "legacy_until", as: Int64.self))
         }
     }
 }
@@ -675,7 +938,7 @@ public final class SQLStore: LatchkeyStore {
 extension SQLStore {
     /// Adds `count` synthetic active devices, each with one certificate, for benchmarks; ids and serials start with
     /// `prefix`. One statement per table (a recursive sequence), so a million rows take seconds, not hours.
-    public func seedSyntheticDevices(count: Int, userID: String, prefix: String) async throws {
+    package func seedSyntheticDevices(count: Int, userID: String, prefix: String) async throws {
         let now = Self.millis(Date())
         let later = Self.millis(Date().addingTimeInterval(7 * 86_400))
         try await transaction { db in

@@ -11,15 +11,22 @@ import SQLiteNIO
 
 /// The embedded default: one SQLite file in WAL mode with durable commits (`synchronous=FULL`).
 ///
-/// One connection serves every session in turn (an ``AsyncGate``): SQLite allows one writer at a time anyway. The
-/// connection has a thread of its own, so waiting for another process's write lock never starves other work.
+/// One writer connection serves every write session in turn (an ``AsyncGate``): SQLite allows one writer at a time
+/// anyway. A second, read-only connection serves reads: in WAL mode a reader never waits for a writer (a backup, a
+/// long `audit verify`, another process's transaction), so read-only requests keep being answered. Each connection
+/// has a thread of its own, so waiting for another process's write lock never starves other work.
 final class SQLiteBackend: SQLBackend {
     private let threadPool: NIOThreadPool
     private let connection: SQLiteConnection
     private let database: any SQLDatabase
     private let gate = AsyncGate()
+    private let readerPool: NIOThreadPool
+    private let reader: SQLiteConnection
+    private let readerDatabase: any SQLDatabase
+    private let readerGate = AsyncGate()
 
     let beginTransactionSQL = "BEGIN IMMEDIATE"
+    let beginReadTransactionSQL = "BEGIN DEFERRED"
     let migrationLock: (acquire: String, release: String)? = nil
 
     init(path: String, logger: Logger) async throws {
@@ -50,6 +57,45 @@ final class SQLiteBackend: SQLBackend {
             try? await threadPool.shutdownGracefully()
             throw StoreError(.databaseUnavailable, "cannot configure the SQLite database at \(path)")
         }
+        let readerPool = NIOThreadPool(numberOfThreads: 1)
+        readerPool.start()
+        self.readerPool = readerPool
+        do {
+            reader = try await SQLiteConnection.open(
+                storage: .file(path: path), threadPool: readerPool, logger: logger,
+                on: MultiThreadedEventLoopGroup.singleton.any())
+        } catch {
+            try? await connection.close()
+            try? await threadPool.shutdownGracefully()
+            try? await readerPool.shutdownGracefully()
+            throw StoreError(.databaseUnavailable, "cannot open a reader on the SQLite database at \(path)")
+        }
+        readerDatabase = reader.sql(queryLogLevel: nil)
+        do {
+            for pragma in ["PRAGMA busy_timeout=10000", "PRAGMA query_only=1"] {
+                try await readerDatabase.raw(SQLQueryString(pragma)).run()
+            }
+        } catch {
+            try? await reader.close()
+            try? await connection.close()
+            try? await threadPool.shutdownGracefully()
+            try? await readerPool.shutdownGracefully()
+            throw StoreError(.databaseUnavailable, "cannot configure a reader on the SQLite database at \(path)")
+        }
+    }
+
+    func withReadSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws
+        -> R
+    {
+        await readerGate.enter()
+        do {
+            let result = try await body(readerDatabase)
+            await readerGate.leave()
+            return result
+        } catch {
+            await readerGate.leave()
+            throw error
+        }
     }
 
     func withSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R {
@@ -65,6 +111,9 @@ final class SQLiteBackend: SQLBackend {
     }
 
     func close() async throws {
+        await readerGate.enter()
+        try await reader.close()
+        try await readerPool.shutdownGracefully()
         await gate.enter()
         try await connection.close()
         try await threadPool.shutdownGracefully()

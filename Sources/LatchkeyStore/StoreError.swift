@@ -16,6 +16,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case accountNotOwned = "account_not_owned"
         case currencyMismatch = "currency_mismatch"
         case insufficientFunds = "insufficient_funds"
+        case accountNotFound = "account_not_found"
+        case keyInUse = "csr_key_in_use"
+        case idempotencyKeyReused = "idempotency_key_reused"
     }
 
     public let code: Code

@@ -65,6 +65,18 @@ public enum TestDatabases {
         guard result.status == 0 else { throw Failure(description: "SQL failed: \(result.stderr)") }
     }
 
+    /// The first column of the first row of a query, as the `sqlite3` or `psql` command prints it.
+    public static func query(_ sql: String, on url: String) throws -> String {
+        let result: Shell.Result
+        if url.hasPrefix("sqlite:") {
+            result = try Shell.run(["sqlite3", String(url.dropFirst(7)), sql])
+        } else {
+            result = try Shell.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
+        }
+        guard result.status == 0 else { throw Failure(description: "SQL failed: \(result.stderr)") }
+        return result.stdout.split(separator: "\n").first.map(String.init) ?? ""
+    }
+
     static func replacingDatabase(in url: String, with name: String) -> String {
         guard var components = URLComponents(string: url) else { return url }
         components.path = "/" + name

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Crypto
 import LatchkeyStore
 
 /// `latchkey bench store`: durable completions per second and certificate lookups per second, SQLite and PostgreSQL.
@@ -35,12 +36,14 @@ struct BenchStoreCommand: AsyncParsableCommand {
         )
         print("|---|---|---|---|---|")
         for (name, url) in targets {
-            let store = try await SQLStore.open(url)
+            let store = try await SQLStore.open(url, auditKey: SymmetricKey(size: .bits256))
             let prefix = "b" + UUID().uuidString.prefix(6).lowercased() + "-"
             let user = UserRecord(
                 id: prefix + "user", username: prefix + "user", passwordHash: "x", phone: "+15555550100", email: nil,
                 createdAt: Date())
-            try await store.createUser(user, accounts: [])
+            try await store.createUser(
+                user, accounts: [],
+                audit: AuditEntry(time: Date(), actor: "bench", action: "user.created", subject: user.id))
             let completions = try await measureCompletions(store, user: user, prefix: prefix)
             try await store.seedSyntheticDevices(count: 1_000, userID: user.id, prefix: prefix + "small-")
             let small = try await measureLookups(store, prefix: prefix + "small-", count: 1_000)
@@ -66,14 +69,15 @@ struct BenchStoreCommand: AsyncParsableCommand {
                             EnrollmentRecord(
                                 id: "e-" + id, userID: user.id, deviceName: "bench", channel: "outbox",
                                 destination: user.phone, codeHash: "x", expiresAt: now.addingTimeInterval(600),
-                                clientAddress: nil, createdAt: now))
+                                clientAddress: nil, createdAt: now),
+                            audit: AuditEntry(time: now, actor: "bench", action: "enrollment.started", subject: id))
                         try await store.completeEnrollment(
                             id: "e-" + id,
                             device: DeviceRecord(id: "d-" + id, userID: user.id, name: "bench", enrolledAt: now),
                             certificate: CertificateRecord(
                                 serial: "s-" + id, deviceID: "d-" + id, notBefore: now,
                                 notAfter: now.addingTimeInterval(3600),
-                                spkiSHA256: "00", derBase64: "AA=="),
+                                spkiSHA256: id, derBase64: "AA=="),
                             audit: AuditEntry(time: now, actor: "bench", action: "device.enrolled", subject: "d-" + id),
                             now: now)
                         done += 1

@@ -99,16 +99,18 @@ struct DataDirectoryOptions: ParsableArguments {
         return .sqlite(path: directory.databasePath)
     }
 
-    /// Opens the store the running server uses; the data directory must exist.
+    /// Opens the store the running server uses; the data directory must hold the CA (the audit chain's key is
+    /// derived from it).
     func openStore() async throws -> SQLStore {
         let url = try databaseURL()
-        if case .sqlite = url, !FileManager.default.fileExists(atPath: directory.path) {
+        guard directory.hasAuthority else {
             throw CommandFailure(
-                "no data directory at \(directory.path) (run `latchkey serve` or `latchkey ca init` first)")
+                "no CA in the data directory \(directory.path) (run `latchkey serve` or `latchkey ca init` first)")
         }
+        let authority = try directory.loadAuthority()
         var logger = Logger(label: "latchkey")
         logger.logLevel = .warning
-        return try await SQLStore.open(url, logger: logger)
+        return try await SQLStore.open(url, logger: logger, auditKey: try ServerKeys.audit(authority))
     }
 }
 

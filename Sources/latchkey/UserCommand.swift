@@ -20,11 +20,17 @@ struct UserAddCommand: AsyncParsableCommand {
     @Option var email: String?
     @Flag(name: .customLong("password-stdin"), help: "Read the password from the first line of standard input.")
     var passwordStdin = false
-    @Option(name: .customLong("bcrypt-cost")) var bcryptCost = 11
+    @Option(
+        name: .customLong("bcrypt-cost"),
+        help: "bcrypt cost, 10 to 14; the server rehashes at its own --bcrypt-cost at the first login.")
+    var bcryptCost = 11
 
     func validate() throws {
         guard passwordStdin else {
             throw ValidationError("--password-stdin is required: passwords are never taken as arguments")
+        }
+        guard UserAdministration.allowedBcryptCosts.contains(bcryptCost) else {
+            throw ValidationError("--bcrypt-cost must be 10 to 14")
         }
     }
 
@@ -33,7 +39,7 @@ struct UserAddCommand: AsyncParsableCommand {
             throw CommandFailure("no password on standard input")
         }
         let user = try await withStore(data) { store in
-            try await UserAdministration(store: store, bcryptCost: UInt8(clamping: bcryptCost)).addUser(
+            try await UserAdministration(store: store, bcryptCost: bcryptCost).addUser(
                 username: username, phone: phone, email: email, password: password)
         }
         print("added user \(user.username) (\(user.id))")
@@ -55,17 +61,16 @@ struct UserListCommand: AsyncParsableCommand {
 
 struct UserResetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "reset-codes", abstract: "Clear a user's count of wrong one-time codes (after the account limit).")
+        commandName: "reset-codes",
+        abstract: "Clear a user's counts of wrong one-time codes and failed passwords (after either locked enrollment).")
     @OptionGroup var data: DataDirectoryOptions
     @Option var username: String
 
     func run() async throws {
+        let authority = try data.directory.loadAuthority()
         try await withStore(data) { store in
-            guard let user = try await store.user(username: username) else {
-                throw CommandFailure("no user \(username)")
-            }
-            try await store.resetCodeFailures(userID: user.id)
+            try await UserAdministration.resetLimits(username: username, store: store, authority: authority)
         }
-        print("reset wrong-code count of \(username)")
+        print("reset wrong-code and failed-password counts of \(username)")
     }
 }

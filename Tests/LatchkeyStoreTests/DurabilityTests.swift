@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import LatchkeyStore
 import LatchkeyTestSupport
@@ -28,7 +29,8 @@ import Testing
         #expect(probe.terminationReason == .uncaughtSignal)
         let parts = line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
         try #require(parts.count == 3 && parts[0] == "completed", "probe said: \(line)")
-        let store = try await SQLStore.open(try DatabaseURL(url))
+        let probeKey = SymmetricKey(data: SHA256.hash(data: Data("latchkey-store-probe".utf8)))
+        let store = try await SQLStore.open(try DatabaseURL(url), auditKey: probeKey)
         let device = try await store.device(id: String(parts[1]))
         let certificate = try await store.certificate(serial: String(parts[2]))
         let trail = try await store.auditTrail()
@@ -36,6 +38,6 @@ import Testing
         #expect(device?.status == "active")
         #expect(certificate?.deviceID == String(parts[1]))
         #expect(
-            AuditChain.verify(events: trail.events, headSequence: trail.headSequence, headHash: trail.headHash) == nil)
+            AuditChain.verify(trail, key: probeKey).isEmpty)
     }
 }

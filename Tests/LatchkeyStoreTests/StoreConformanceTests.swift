@@ -24,13 +24,13 @@ import Testing
             let store = stores[0]
             let version = try await store.schemaVersion()
             try await addUser(store, username: "kept")
-            let again = try await SQLStore.open(try DatabaseURL(url))
+            let again = try await SQLStore.open(try DatabaseURL(url), auditKey: testAuditKey)
             #expect(try await again.schemaVersion() == version)
             #expect(try await again.user(username: "kept") != nil)
             try await again.close()
             try TestDatabases.execute(
                 "INSERT INTO latchkey_migrations (version, applied_at) VALUES (\(version + 1), 0)", on: url)
-            let error = await storeError { _ = try await SQLStore.open(try DatabaseURL(url)) }
+            let error = await storeError { _ = try await SQLStore.open(try DatabaseURL(url), auditKey: testAuditKey) }
             #expect(error?.code == .databaseTooNew)
             #expect(error?.message.contains("not changed") == true)
         }
@@ -144,7 +144,9 @@ import Testing
         try await withStores(kind, count: 2) { stores, url in
             let first = stores[0]
             let second = stores[1]
-            try await first.createNonce(value: "n1", deviceID: "d1", expiresAt: Date().addingTimeInterval(60))
+            let issued = try await first.createNonce(
+                value: "n1", deviceID: "d1", expiresAt: Date().addingTimeInterval(60), now: Date(), maximumOutstanding: 8)
+            #expect(issued)
             let outcomes = await withTaskGroup(of: NonceOutcome?.self) { group in
                 for i in 0..<20 {
                     let store = i % 2 == 0 ? first : second
@@ -154,11 +156,13 @@ import Testing
             }
             #expect(outcomes.filter { $0 == .consumed }.count == 1)
             #expect(outcomes.filter { $0 == .reused }.count == 19)
-            try await first.createNonce(value: "n2", deviceID: "d1", expiresAt: Date().addingTimeInterval(60))
+            _ = try await first.createNonce(
+                value: "n2", deviceID: "d1", expiresAt: Date().addingTimeInterval(60), now: Date(), maximumOutstanding: 8)
             #expect(try await first.consumeNonce(value: "n2", deviceID: "other", now: Date()) == .unknown)
             #expect(try await first.consumeNonce(value: "missing", deviceID: "d1", now: Date()) == .unknown)
-            try await first.createNonce(value: "n3", deviceID: "d1", expiresAt: Date().addingTimeInterval(-1))
-            #expect(try await first.consumeNonce(value: "n3", deviceID: "d1", now: Date()) == .expired)
+            _ = try await first.createNonce(
+                value: "n3", deviceID: "d1", expiresAt: Date().addingTimeInterval(1), now: Date(), maximumOutstanding: 8)
+            #expect(try await first.consumeNonce(value: "n3", deviceID: "d1", now: Date().addingTimeInterval(2)) == .expired)
         }
     }
 
@@ -240,15 +244,11 @@ import Testing
             var trail = try await first.auditTrail()
             #expect(trail.events.count == 40)
             #expect(trail.headSequence == 40)
-            #expect(
-                AuditChain.verify(events: trail.events, headSequence: trail.headSequence, headHash: trail.headHash)
-                    == nil)
+            #expect(AuditChain.verify(trail, key: testAuditKey).isEmpty)
 
             try TestDatabases.execute("UPDATE audit_events SET subject = 'forged' WHERE sequence = 17", on: url)
             trail = try await first.auditTrail()
-            #expect(
-                AuditChain.verify(events: trail.events, headSequence: trail.headSequence, headHash: trail.headHash)?
-                    .sequence == 17)
+            #expect(AuditChain.verify(trail, key: testAuditKey).map(\.sequence) == [17])
 
         }
         try await withStores(kind) { stores, cleanURL in
@@ -257,14 +257,10 @@ import Testing
             for i in 0..<10 { try await clean.appendAudit(audit("e\(i)")) }
             try TestDatabases.execute("DELETE FROM audit_events WHERE sequence = 4", on: cleanURL)
             trail = try await clean.auditTrail()
-            #expect(
-                AuditChain.verify(events: trail.events, headSequence: trail.headSequence, headHash: trail.headHash)?
-                    .sequence == 4)
+            #expect(AuditChain.verify(trail, key: testAuditKey).first?.sequence == 4)
             try TestDatabases.execute("DELETE FROM audit_events WHERE sequence >= 4", on: cleanURL)
             trail = try await clean.auditTrail()
-            #expect(
-                AuditChain.verify(events: trail.events, headSequence: trail.headSequence, headHash: trail.headHash)?
-                    .sequence == 4)
+            #expect(AuditChain.verify(trail, key: testAuditKey).first?.sequence == 4)
         }
     }
 
@@ -314,7 +310,7 @@ import Testing
                 id: makeID("a"), userID: owner.id, name: "Checking", currency: "EUR", balanceCents: 100_000)
             let savings = AccountRecord(
                 id: makeID("a"), userID: owner.id, name: "Savings", currency: "EUR", balanceCents: 100_000)
-            try await first.createUser(owner, accounts: [checking, savings])
+            try await first.createUser(owner, accounts: [checking, savings], audit: audit("user.created"))
             let other = try await addUser(first)
             #expect(try await first.accounts(userID: owner.id) == [checking, savings])
 
@@ -326,7 +322,8 @@ import Testing
                     TransferRecord(
                         id: makeID("t"), userID: user, deviceID: "d", fromAccount: from, toAccount: to,
                         amountCents: cents, currency: currency, createdAt: Date()),
-                    audit: audit("transfer"))
+                    audit: audit("transfer"), idempotency: nil
+                ).balanceCents
             }
             #expect(try await transfer(first, from: checking.id, to: savings.id, cents: 1_050) == 98_950)
             #expect(

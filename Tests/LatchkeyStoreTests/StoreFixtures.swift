@@ -1,6 +1,10 @@
+import Crypto
 import Foundation
 import LatchkeyStore
 import LatchkeyTestSupport
+
+/// The audit chain key of the test stores.
+let testAuditKey = SymmetricKey(size: .bits256)
 
 /// Opens `count` store instances on one fresh database of `kind`, runs `body`, and closes them whatever happens.
 func withStores(
@@ -9,7 +13,7 @@ func withStores(
     let url = try TestDatabases.fresh(kind)
     var stores: [SQLStore] = []
     do {
-        for _ in 0..<count { stores.append(try await SQLStore.open(try DatabaseURL(url))) }
+        for _ in 0..<count { stores.append(try await SQLStore.open(try DatabaseURL(url), auditKey: testAuditKey)) }
         try await body(stores, url)
     } catch {
         for store in stores { try? await store.close() }
@@ -30,7 +34,7 @@ func addUser(_ store: some LatchkeyStore, username: String? = nil) async throws 
     let user = UserRecord(
         id: makeID("u"), username: username ?? makeID("name"), passwordHash: "$2b$12$hash", phone: "+15555550100",
         email: nil, createdAt: storedDate())
-    try await store.createUser(user, accounts: [])
+    try await store.createUser(user, accounts: [], audit: audit("user.created", user.id))
     return user
 }
 
@@ -41,7 +45,7 @@ func addEnrollment(
         id: makeID("e"), userID: user.id, deviceName: "phone", channel: "outbox", destination: user.phone,
         codeHash: "keyed-hash", expiresAt: Date().addingTimeInterval(expiresIn), clientAddress: address,
         createdAt: Date())
-    try await store.createEnrollment(enrollment)
+    try await store.createEnrollment(enrollment, audit: audit("enrollment.started", enrollment.id))
     return enrollment
 }
 
@@ -51,7 +55,7 @@ func deviceAndCertificate(user: UserRecord, deviceID: String = makeID("d")) -> (
         DeviceRecord(id: deviceID, userID: user.id, name: "phone", enrolledAt: now),
         CertificateRecord(
             serial: UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""), deviceID: deviceID,
-            notBefore: now, notAfter: now.addingTimeInterval(7 * 86_400), spkiSHA256: "00", derBase64: "AA==")
+            notBefore: now, notAfter: now.addingTimeInterval(7 * 86_400), spkiSHA256: makeID("spki"), derBase64: "AA==")
     )
 }
 

@@ -5,6 +5,7 @@ public struct OutOfBandMessage: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case enrollmentCode = "enrollment_code"
         case deviceAdded = "device_added"
+        case securityNotice = "security_notice"
     }
 
     public let kind: Kind

@@ -1,0 +1,209 @@
+import Crypto
+import Foundation
+import LatchkeyStore
+import LatchkeyTestSupport
+import Testing
+
+/// Regression tests of the outside review (issue 14) at the store, on both backends.
+@Suite struct SecurityConformanceTests {
+    /// Finding 4: an insider without the audit key cannot write events that verify (re-chaining, forging).
+    @Test(arguments: TestDatabases.kinds)
+    func eventsWrittenWithoutTheKeyDoNotVerify(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind) { stores, url in
+            for i in 0..<5 { try await stores[0].appendAudit(audit("e\(i)")) }
+            let insider = try await SQLStore.open(try DatabaseURL(url), auditKey: SymmetricKey(size: .bits256))
+            try await insider.appendAudit(audit("forged"))
+            try await insider.close()
+            let trail = try await stores[0].auditTrail()
+            #expect(AuditChain.verify(trail, key: testAuditKey).map(\.sequence) == [6])
+        }
+    }
+
+    /// Finding 4: deleting the newest events and moving the head back verifies without checkpoints, and is
+    /// reported with a checkpoint kept outside the database.
+    @Test(arguments: TestDatabases.kinds)
+    func truncationIsReportedAgainstACheckpoint(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind) { stores, url in
+            let store = stores[0]
+            for i in 0..<10 { try await store.appendAudit(audit("e\(i)")) }
+            let checkpoint = try await store.auditHead()
+            #expect(checkpoint.sequence == 10)
+            let seventh = try #require(try await store.auditTrail().events.first { $0.sequence == 7 })
+            try TestDatabases.execute("DELETE FROM audit_events WHERE sequence > 7", on: url)
+            try TestDatabases.execute(
+                "UPDATE audit_head SET sequence = 7, hash = '\(seventh.hash)' WHERE id = 1", on: url)
+            let trail = try await store.auditTrail()
+            #expect(AuditChain.verify(trail, key: testAuditKey).isEmpty)
+            let breaks = AuditChain.verify(trail, key: testAuditKey, checkpoints: [checkpoint])
+            #expect(breaks.map(\.sequence) == [10])
+        }
+    }
+
+    /// Finding 3: the verifier reports every broken event, not only the first.
+    @Test(arguments: TestDatabases.kinds)
+    func everyBrokenEventIsReported(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind) { stores, url in
+            for i in 0..<10 { try await stores[0].appendAudit(audit("e\(i)")) }
+            try TestDatabases.execute("UPDATE audit_events SET subject = 'x2' WHERE sequence IN (3, 8)", on: url)
+            let trail = try await stores[0].auditTrail()
+            #expect(AuditChain.verify(trail, key: testAuditKey).map(\.sequence) == [3, 8])
+        }
+    }
+
+    /// Finding 14: one key, one active device; a renewal cannot take another device's key.
+    @Test(arguments: TestDatabases.kinds)
+    func aKeyBelongsToOneActiveDevice(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind, count: 2) { stores, _ in
+            let alice = try await addUser(stores[0])
+            let mallory = try await addUser(stores[0])
+            let (device, certificate) = deviceAndCertificate(user: alice)
+            try await stores[0].addDevice(device, certificate: certificate, audit: audit("device.added"))
+            let (theirs, copy) = deviceAndCertificate(user: mallory)
+            let sameKey = CertificateRecord(
+                serial: copy.serial, deviceID: theirs.id, notBefore: copy.notBefore, notAfter: copy.notAfter,
+                spkiSHA256: certificate.spkiSHA256, derBase64: copy.derBase64)
+            let enrollment = try await addEnrollment(stores[1], user: mallory)
+            #expect(
+                await storeError {
+                    try await stores[1].completeEnrollment(
+                        id: enrollment.id, device: theirs, certificate: sameKey, audit: audit("x"), now: Date())
+                }?.code == .keyInUse)
+            // Mallory's own device, then a renewal onto Alice's key.
+            let (own, ownCertificate) = deviceAndCertificate(user: mallory)
+            try await stores[1].addDevice(own, certificate: ownCertificate, audit: audit("device.added"))
+            let (_, renewal) = deviceAndCertificate(user: mallory, deviceID: own.id)
+            let stolen = CertificateRecord(
+                serial: renewal.serial, deviceID: own.id, notBefore: renewal.notBefore, notAfter: renewal.notAfter,
+                spkiSHA256: certificate.spkiSHA256, derBase64: renewal.derBase64)
+            #expect(
+                await storeError { try await stores[0].storeRenewal(certificate: stolen, audit: audit("r"), now: Date()) }?
+                    .code == .keyInUse)
+            // A renewal with its own key again is fine; once Alice's device is revoked its key is free.
+            let (_, again) = deviceAndCertificate(user: mallory, deviceID: own.id)
+            let sameOwnKey = CertificateRecord(
+                serial: again.serial, deviceID: own.id, notBefore: again.notBefore, notAfter: again.notAfter,
+                spkiSHA256: ownCertificate.spkiSHA256, derBase64: again.derBase64)
+            try await stores[0].storeRenewal(certificate: sameOwnKey, audit: audit("r"), now: Date())
+            _ = try await stores[0].revokeDevice(id: device.id, reason: "lost", audit: audit("rev"), now: Date())
+            try await stores[1].completeEnrollment(
+                id: enrollment.id, device: theirs, certificate: sameKey, audit: audit("x"), now: Date())
+        }
+    }
+
+    /// Finding 6: the credit hits exactly one account or nothing moves; the destination's currency must match.
+    @Test(arguments: TestDatabases.kinds)
+    func aTransferCreditsExactlyOneAccountOrRollsBack(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind) { stores, _ in
+            let store = stores[0]
+            let owner = try await addUserWithAccounts(store, currencies: ["EUR", "USD"])
+            let accounts = try await store.accounts(userID: owner.id)
+            let eur = try #require(accounts.first { $0.currency == "EUR" })
+            let usd = try #require(accounts.first { $0.currency == "USD" })
+            func send(_ to: String) async -> StoreError? {
+                await storeError {
+                    _ = try await store.transfer(
+                        TransferRecord(
+                            id: makeID("t"), userID: owner.id, deviceID: "d", fromAccount: eur.id, toAccount: to,
+                            amountCents: 500, currency: "EUR", createdAt: Date()),
+                        audit: audit("transfer"), idempotency: nil)
+                }
+            }
+            #expect(await send("acc-does-not-exist")?.code == .accountNotFound)
+            #expect(await send(usd.id)?.code == .currencyMismatch)
+            #expect(try await store.accounts(userID: owner.id) == accounts)
+            #expect(try await store.moneyLedger().transfers.isEmpty)
+        }
+    }
+
+    /// Finding 16: a repeat with the same Idempotency-Key moves nothing and returns the first transfer.
+    @Test(arguments: TestDatabases.kinds)
+    func aRepeatedIdempotencyKeyReturnsTheFirstTransfer(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind, count: 2) { stores, _ in
+            let owner = try await addUserWithAccounts(stores[0], currencies: ["EUR"])
+            let from = try #require(try await stores[0].accounts(userID: owner.id).first)
+            let claim = IdempotencyClaim(key: "retry-1", requestSHA256: "aa")
+            let outcomes = try await withThrowingTaskGroup(of: TransferOutcome.self) { group in
+                for i in 0..<6 {
+                    group.addTask {
+                        try await stores[i % 2].transfer(
+                            TransferRecord(
+                                id: makeID("t"), userID: owner.id, deviceID: "d", fromAccount: from.id,
+                                toAccount: "DE89370400440532013000", amountCents: 700, currency: "EUR",
+                                createdAt: storedDate()),
+                            audit: audit("transfer"), idempotency: claim)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { !$0.replayed }.count == 1)
+            #expect(Set(outcomes.map(\.transfer.id)).count == 1)
+            #expect(Set(outcomes.map(\.balanceCents)) == [from.balanceCents - 700])
+            #expect(try await stores[0].moneyLedger().transfers.count == 1)
+            let other = IdempotencyClaim(key: "retry-1", requestSHA256: "bb")
+            #expect(
+                await storeError {
+                    _ = try await stores[0].transfer(
+                        TransferRecord(
+                            id: makeID("t"), userID: owner.id, deviceID: "d", fromAccount: from.id,
+                            toAccount: "DE89370400440532013000", amountCents: 900, currency: "EUR",
+                            createdAt: Date()),
+                        audit: audit("transfer"), idempotency: other)
+                }?.code == .idempotencyKeyReused)
+        }
+    }
+
+    /// Finding 12: a device holds a bounded number of unused nonces; expired ones are deleted.
+    @Test(arguments: TestDatabases.kinds)
+    func outstandingNoncesAreCappedAndExpiredOnesPurged(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind) { stores, url in
+            let store = stores[0]
+            let now = Date()
+            func issue(_ value: String, _ device: String, at time: Date) async throws -> Bool {
+                try await store.createNonce(
+                    value: value, deviceID: device, expiresAt: time.addingTimeInterval(60), now: time,
+                    maximumOutstanding: 3)
+            }
+            var issued: [Bool] = []
+            for i in 0..<4 { issued.append(try await issue("n\(i)", "d", at: now)) }
+            #expect(issued == [true, true, true, false])
+            let otherDevice = try await issue("other", "e", at: now)
+            #expect(otherDevice)
+            let consumed = try await store.consumeNonce(value: "n0", deviceID: "d", now: now)
+            #expect(consumed == .consumed)
+            let afterUse = try await issue("n4", "d", at: now)
+            #expect(afterUse)
+            let later = try await issue("n5", "d", at: now.addingTimeInterval(120))
+            #expect(later)
+            #expect(try TestDatabases.query("SELECT COUNT(*) FROM nonces", on: url) == "1")
+        }
+    }
+
+    /// Finding 7: failed passwords are counted per name across instances and cleared on success.
+    @Test(arguments: TestDatabases.kinds)
+    func loginFailuresAreSharedByInstances(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind, count: 2) { stores, _ in
+            let results = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<10 {
+                    group.addTask { try await stores[i % 2].recordLoginFailure(key: "k", now: Date()).count }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.sorted() == Array(1...10))
+            #expect(try await stores[1].loginFailures(key: "k")?.count == 10)
+            try await stores[0].clearLoginFailures(key: "k")
+            #expect(try await stores[1].loginFailures(key: "k") == nil)
+        }
+    }
+}
+
+/// A user with one account per currency, each holding 1000.00.
+func addUserWithAccounts(_ store: some LatchkeyStore, currencies: [String]) async throws -> UserRecord {
+    let user = UserRecord(
+        id: makeID("u"), username: makeID("n"), passwordHash: "x", phone: "+15555550100", email: nil,
+        createdAt: storedDate())
+    let accounts = currencies.map {
+        AccountRecord(id: "acc-" + makeID($0.lowercased()), userID: user.id, name: $0, currency: $0, balanceCents: 100_000)
+    }
+    try await store.createUser(user, accounts: accounts, audit: audit("user.created", user.id))
+    return user
+}
