@@ -23,8 +23,9 @@ extension TransferRequest: StrictRequestBody {
 
 /// Decodes request bodies strictly: a JSON object with only known fields, each of the right type.
 ///
-/// Guarantees: malformed JSON, a non-object, an unknown field, a missing field or a wrong type is a ``Problem``
-/// naming it (the server answers 400 `bad_request`); no input makes it trap.
+/// Guarantees: malformed JSON, anything but UTF-8 without a byte order mark, a field named twice (``JSONSyntax``), a
+/// non-object, an unknown field, a missing field or a wrong type is a ``Problem`` naming it (the server answers 400
+/// `bad_request`); no input makes it trap.
 public enum StrictJSON {
     public struct Problem: Error, Sendable, Equatable {
         public let message: String
@@ -32,6 +33,11 @@ public enum StrictJSON {
 
     public static func decode<T: StrictRequestBody>(_ type: T.Type, from data: Data) throws(Problem) -> T {
         guard !data.isEmpty else { throw Problem(message: "the request body is empty; a JSON object is required") }
+        do {
+            try JSONSyntax.check(Array(data))
+        } catch {
+            throw Problem(message: error.message)
+        }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [])

@@ -19,7 +19,7 @@ public enum Curl {
 
     /// Makes one request; `json` is sent as the body with `Content-Type: application/json`.
     public static func request(
-        _ method: String, _ url: String, json: Any? = nil, rawBody: String? = nil, caFile: String,
+        _ method: String, _ url: String, json: Any? = nil, rawBody: String? = nil, bodyData: Data? = nil, caFile: String,
         certificate: String? = nil, key: String? = nil, extraArguments: [String] = []
     ) throws -> Response {
         let directory = try Shell.temporaryDirectory("curl")
@@ -33,6 +33,8 @@ public enum Curl {
             stdin = try JSONSerialization.data(withJSONObject: json)
         } else if let rawBody {
             stdin = Data(rawBody.utf8)
+        } else if let bodyData {
+            stdin = bodyData
         }
         if stdin != nil { arguments += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
         arguments += extraArguments + [url]

@@ -37,6 +37,26 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("header-timeout"),
         help: "Time a connection gets to send a complete request head (slow-loris defence), such as 20s.")
     var headerTimeout = "20s"
+    @Option(
+        name: .customLong("request-timeout"),
+        help: "Time a request may take from its head to the end of its body (slow-body defence), such as 30s.")
+    var requestTimeout = "30s"
+    @Option(
+        name: .customLong("shutdown-grace"),
+        help: "Time in-flight requests get after SIGTERM before the server closes what is left, such as 10s.")
+    var shutdownGrace = "10s"
+    @Option(
+        name: .customLong("password-backoff-after"),
+        help: "Failed passwords per account before attempts must wait (doubling from one minute).")
+    var passwordBackoffAfter = 5
+    @Option(
+        name: .customLong("password-lock-after"),
+        help: "Failed passwords per account before enrollment is locked until `latchkey user reset-codes`.")
+    var passwordLockAfter = 50
+    @Option(name: .customLong("max-outstanding-nonces"), help: "Unused nonces a device may hold at once.")
+    var maxOutstandingNonces = 16
+    @Option(name: .customLong("renewals-per-hour"), help: "Certificate renewals a device may make per hour.")
+    var renewalsPerHour = 10
     @Option(name: .customLong("bcrypt-cost"), help: "bcrypt cost for passwords (10 to 14).") var bcryptCost = 11
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Flag(
@@ -59,6 +79,15 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--header-timeout must be a duration from 1s to 5m")
         }
         guard (10...14).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be 10 to 14") }
+        guard let request = DurationText.seconds(requestTimeout), request >= 1, request <= 600 else {
+            throw ValidationError("--request-timeout must be a duration from 1s to 10m")
+        }
+        guard let grace = DurationText.seconds(shutdownGrace), grace >= 1, grace <= 300 else {
+            throw ValidationError("--shutdown-grace must be a duration from 1s to 5m")
+        }
+        guard passwordBackoffAfter > 0, passwordLockAfter > 0, maxOutstandingNonces > 0, renewalsPerHour > 0 else {
+            throw ValidationError("password, nonce and renewal limits must be positive")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard enrollLimitAccount > 0, enrollLimitAddress > 0 else {
             throw ValidationError("enrollment limits must be positive")
@@ -81,6 +110,12 @@ struct ServeCommand: AsyncParsableCommand {
         options.settings.enrollLimitPerAddress = enrollLimitAddress
         options.settings.bcryptCost = UInt8(bcryptCost)
         options.settings.headerTimeoutSeconds = Int64(DurationText.seconds(headerTimeout)!)
+        options.settings.requestTimeoutSeconds = Int64(DurationText.seconds(requestTimeout)!)
+        options.settings.shutdownGraceSeconds = Int64(DurationText.seconds(shutdownGrace)!)
+        options.settings.passwordBackoffAfter = passwordBackoffAfter
+        options.settings.passwordLockAfter = passwordLockAfter
+        options.settings.maximumOutstandingNonces = maxOutstandingNonces
+        options.settings.renewalsPerHour = renewalsPerHour
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -14,7 +14,7 @@ import time
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
-def sign(key_path, method, target, body, nonce, keyid, created_offset=0):
+def sign(key_path, method, target, body, nonce, keyid, created_offset=0, covered=()):
     """The header fields that sign one request: Content-Digest (when there is a body), Signature-Input, Signature."""
     key = serialization.load_pem_private_key(open(key_path, "rb").read(), password=None)
     path, _, query = target.partition("?")
@@ -26,6 +26,10 @@ def sign(key_path, method, target, body, nonce, keyid, created_offset=0):
         headers["Content-Digest"] = digest
         components.append('"content-digest"')
         lines.append(f'"content-digest": {digest}')
+    for name, value in covered:
+        headers[name] = value
+        components.append(f'"{name.lower()}"')
+        lines.append(f'"{name.lower()}": {value}')
     created = int(time.time()) + created_offset
     params = "(" + " ".join(components) + f');created={created};nonce="{nonce}";keyid="{keyid}";alg="ecdsa-p256-sha256"'
     lines.append(f'"@signature-params": {params}')
@@ -44,6 +48,8 @@ if __name__ == "__main__":
     parser.add_argument("--nonce", required=True)
     parser.add_argument("--keyid", required=True)
     parser.add_argument("--created-offset", type=int, default=0)
+    parser.add_argument("--cover", action="append", default=[], help="NAME=VALUE: send and sign this header too")
     args = parser.parse_args()
+    covered = [tuple(item.split("=", 1)) for item in args.cover]
     print(json.dumps(sign(args.key, args.method, args.target, sys.stdin.buffer.read(), args.nonce, args.keyid,
-                          args.created_offset)))
+                          args.created_offset, covered)))

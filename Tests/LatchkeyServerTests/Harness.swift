@@ -97,7 +97,8 @@ struct OutsideDevice {
     func signedCall(
         _ server: some ServerEndpoints, _ method: String, _ path: String, body: String = "", nonce: String? = nil,
         signedMethod: String? = nil, signedTarget: String? = nil, signingKey: String? = nil, keyID: String? = nil,
-        createdOffset: Int = 0, sentBody: String? = nil
+        createdOffset: Int = 0, sentBody: String? = nil, bodyData: Data? = nil, covering: [String: String] = [:],
+        extraCurlArguments: [String] = []
     ) throws -> Curl.Response {
         let nonce = try nonce ?? self.nonce(server)
         // `--name=value`: a nonce may start with "-", which argparse would take for an option.
@@ -106,13 +107,13 @@ struct OutsideDevice {
                 "python3", fixtures + "/sign_request.py", "--key=" + (signingKey ?? keyPath),
                 "--method=" + (signedMethod ?? method), "--target=" + (signedTarget ?? path), "--nonce=" + nonce,
                 "--keyid=" + (keyID ?? deviceID), "--created-offset=" + String(createdOffset),
-            ], stdin: Data(body.utf8))
+            ] + covering.map { "--cover=\($0.key)=\($0.value)" }, stdin: bodyData ?? Data(body.utf8))
         try #require(signed.status == 0, "signer: \(signed.stderr)")
         let headers = try #require(try JSONSerialization.jsonObject(with: signed.stdoutData) as? [String: String])
         let sending = sentBody ?? body
         return try Curl.request(
-            method, server.apiURL + path, rawBody: sending.isEmpty ? nil : sending, caFile: server.rootCertificatePath,
-            certificate: certificatePath, key: keyPath,
-            extraArguments: headers.flatMap { ["-H", "\($0.key): \($0.value)"] })
+            method, server.apiURL + path, rawBody: sending.isEmpty || bodyData != nil ? nil : sending,
+            bodyData: bodyData, caFile: server.rootCertificatePath, certificate: certificatePath, key: keyPath,
+            extraArguments: ["--path-as-is"] + extraCurlArguments + headers.flatMap { ["-H", "\($0.key): \($0.value)"] })
     }
 }

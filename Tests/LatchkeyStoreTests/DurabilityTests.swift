@@ -13,7 +13,7 @@ import Testing
     @Test func aCompletionSurvivesSIGKILL() async throws {
         let url = try TestDatabases.fresh(.sqlite)
         let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: Shell.executable(named: "latchkey-store-probe"))
+        probe.executableURL = URL(fileURLWithPath: Shell.executable(named: "LatchkeyStoreProbe"))
         probe.arguments = [url]
         let output = Pipe()
         probe.standardOutput = output

@@ -122,7 +122,7 @@ import Testing
             #expect(error != nil)
             #expect(try await store.enrollment(id: second.id)?.status == .pending)
             #expect(try await store.device(id: device2.id) == nil)
-            #expect(try await store.auditTrail().events.count == 1)
+            #expect(try await store.auditTrail().events.filter { $0.entry.action == "enroll" }.count == 1)
 
             let expired = try await addEnrollment(store, user: user, expiresIn: -1)
             let (device3, certificate3) = deviceAndCertificate(user: user)
@@ -307,9 +307,9 @@ import Testing
                 id: makeID("u"), username: makeID("n"), passwordHash: "x", phone: "+15555550100", email: nil,
                 createdAt: storedDate())
             let checking = AccountRecord(
-                id: makeID("a"), userID: owner.id, name: "Checking", currency: "EUR", balanceCents: 100_000)
+                id: makeID("acc"), userID: owner.id, name: "Checking", currency: "EUR", balanceCents: 100_000)
             let savings = AccountRecord(
-                id: makeID("a"), userID: owner.id, name: "Savings", currency: "EUR", balanceCents: 100_000)
+                id: makeID("acc"), userID: owner.id, name: "Savings", currency: "EUR", balanceCents: 100_000)
             try await first.createUser(owner, accounts: [checking, savings], audit: audit("user.created"))
             let other = try await addUser(first)
             #expect(try await first.accounts(userID: owner.id) == [checking, savings])
