@@ -104,6 +104,27 @@ let package = Package(
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ]
         ),
+        .target(
+            name: "LatchkeyCommandLine",
+            dependencies: [
+                "LatchkeyPKI", "LatchkeyStore", "LatchkeyServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "latchkey-bench",
+            dependencies: [
+                "LatchkeyPKI", "LatchkeyProtocol", "LatchkeyStore", "LatchkeyServer", "LatchkeyClient", "LatchkeyCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "latchkey",
             dependencies: [
@@ -112,6 +133,7 @@ let package = Package(
                 "LatchkeyStore",
                 "LatchkeyServer",
                 "LatchkeyClient",
+                "LatchkeyCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -129,7 +151,8 @@ let package = Package(
         .testTarget(
             name: "latchkeyTests",
             dependencies: [
-                "latchkey", "LatchkeyPKI", "LatchkeyTestSupport", .product(name: "X509", package: "swift-certificates"),
+                "latchkey", "latchkey-bench", "LatchkeyPKI", "LatchkeyTestSupport",
+                .product(name: "X509", package: "swift-certificates"),
             ]
         ),
         .executableTarget(
@@ -144,8 +167,9 @@ let package = Package(
         .testTarget(
             name: "LatchkeyServerTests",
             dependencies: [
-                "LatchkeyServer", "LatchkeyPKI", "LatchkeyTestSupport", "latchkey",
+                "LatchkeyServer", "LatchkeyPKI", "LatchkeyTestSupport", "latchkey", "latchkey-bench",
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: []
         ),

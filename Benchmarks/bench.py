@@ -2,7 +2,7 @@
 """The benchmark harness behind Benchmarks/run.sh.
 
 Starts Latchkey (`latchkey serve`, SQLite), nginx (mutual TLS, static 200) and `cfssl serve` on 127.0.0.1, drives each
-with the same load generator (`latchkey bench load`), repeats the figures --runs times and prints one Markdown table
+with the same load generator (`latchkey-bench load`), repeats the figures --runs times and prints one Markdown table
 with the median and the min-max spread. Every process it started is stopped when it ends, whatever happens.
 """
 import argparse
@@ -24,6 +24,7 @@ class Harness:
     def __init__(self, args):
         self.args = args
         self.latchkey = os.path.abspath(args.latchkey)
+        self.bench = os.path.abspath(args.bench)
         self.work = tempfile.mkdtemp(prefix="latchkey-bench-")
         self.data = os.path.join(self.work, "data")
         self.processes = []
@@ -219,7 +220,7 @@ http {{
     # -- measurements ----------------------------------------------------------------------------------------------
 
     def load(self, url, mode, workload="static", extra=()):
-        argv = [self.latchkey, "bench", "load", "--url", url, "--mode", mode, "--workload", workload,
+        argv = [self.bench, "load", "--url", url, "--mode", mode, "--workload", workload,
                 "--connections", str(self.args.connections), "--seconds", str(self.args.seconds),
                 "--warmup", str(self.args.warmup), "--json"] + list(extra)
         result = json.loads(self.run(argv, cpu=self.generator_cpu))
@@ -238,7 +239,7 @@ http {{
         return ["--cert", self.device + "/device.pem", "--key", self.device + "/device.key"]
 
     def p1(self):
-        out = self.run([self.latchkey, "bench", "issue", "--seconds", str(self.args.seconds), "--openssl-seconds",
+        out = self.run([self.bench, "issue", "--seconds", str(self.args.seconds), "--openssl-seconds",
                         str(max(1, int(self.args.seconds)))], cpu=self.generator_cpu)
         row = [line for line in out.splitlines() if line.startswith("| P1")][0]
         cells = [c.strip() for c in row.strip("|").split("|")]
@@ -246,7 +247,7 @@ http {{
 
     def p2(self):
         expected = int(max(2000, 3000 * (self.args.seconds + self.args.warmup)))
-        seeded = self.run([self.latchkey, "bench", "seed-enrollments", "--data-dir", self.data, "--count",
+        seeded = self.run([self.bench, "seed-enrollments", "--data-dir", self.data, "--count",
                            str(expected)])
         enrollments = os.path.join(self.work, "enrollments.txt")
         with open(enrollments, "w") as f:
@@ -287,6 +288,7 @@ def latency(results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latchkey", required=True, help="the latchkey binary (release build)")
+    parser.add_argument("--bench", required=True, help="the latchkey-bench binary (release build)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--warmup", type=float, default=1)
@@ -337,7 +339,7 @@ def main():
     lines.append(
         f"| P1 issuances/s in process, one core | {spread(p1_ours)}/s | openssl speed limit {spread(p1_limit)}/s | "
         f"{spread([a / b for a, b in rows['P1']], '{:.2f}')}× | ≥ 0.85× | "
-        f"`taskset -c {harness.generator_cpu} latchkey bench issue --seconds {args.seconds:g}` |")
+        f"`taskset -c {harness.generator_cpu} latchkey-bench issue --seconds {args.seconds:g}` |")
     lines.append(pair_row("P2", "enrollment completions/s (HTTPS, durable SQLite commit)", "≥ 5×", rows["P2"],
                           "cfssl serve sign (HTTP)"))
     lines.append(pair_row("P3", "mutual-TLS full handshakes/s (GET /v1/me)", "≥ 1.0×", rows["P3"],

@@ -21,4 +21,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 swift build -c release --product latchkey --scratch-path .build-release >&2
-exec python3 Benchmarks/bench.py --latchkey .build-release/release/latchkey "$@"
+swift build -c release --product latchkey-bench --scratch-path .build-release >&2
+exec python3 Benchmarks/bench.py --latchkey .build-release/release/latchkey \
+    --bench .build-release/release/latchkey-bench "$@"

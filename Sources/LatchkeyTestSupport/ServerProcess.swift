@@ -121,6 +121,12 @@ public final class ServerProcess: @unchecked Sendable {
             stdin: stdin.map { Data($0.utf8) })
     }
 
+    /// Runs a `latchkey-bench` command on this server's data directory.
+    public func bench(_ arguments: [String]) throws -> Shell.Result {
+        try Shell.run(
+            [Shell.benchBinary] + arguments + ["--data-dir", dataDirectory] + (database.map { ["--database", $0] } ?? []))
+    }
+
     /// Sends SIGTERM and waits for the process to end; returns its exit status.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM) -> Int32 {

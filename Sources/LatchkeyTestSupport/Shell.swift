@@ -76,6 +76,11 @@ public enum Shell {
         ProcessInfo.processInfo.environment["LATCHKEY_BIN"] ?? executable(named: "latchkey")
     }
 
+    /// The benchmark tool (`latchkey-bench`), a separate executable from the product.
+    public static var benchBinary: String {
+        ProcessInfo.processInfo.environment["LATCHKEY_BENCH_BIN"] ?? executable(named: "latchkey-bench")
+    }
+
     /// An executable product of this package, found beside the running test bundle.
     public static func executable(named name: String) -> String {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()

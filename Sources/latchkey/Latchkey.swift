@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
-import LatchkeyPKI
-import LatchkeyServer
-import LatchkeyStore
-import Logging
+import LatchkeyCommandLine
 
 /// The `latchkey` command: operate a Latchkey server's data directory, and act as a device.
 struct Latchkey: AsyncParsableCommand {
@@ -14,115 +11,14 @@ struct Latchkey: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, CACommand.self, UserCommand.self, DeviceCommand.self, AuditCommand.self,
             ClientCommand.self, DemoCommand.self,
-            BenchCommand.self,
         ]
     )
 }
 
-/// Runs the command line with the exit statuses of SPEC §1: 0 success, 1 refused or failed, 2 bad usage.
+/// `latchkey`: the product's command line (benchmarks live in `latchkey-bench`).
 @main
 enum Entry {
     static func main() async {
-        let command: ParsableCommand
-        do {
-            command = try Latchkey.parseAsRoot()
-        } catch {
-            let status = Latchkey.exitCode(for: error)
-            let message = Latchkey.fullMessage(for: error)
-            if status == .success {
-                print(message)
-                exit(0)
-            }
-            FileHandle.standardError.write(Data((message + "\n").utf8))
-            exit(2)
-        }
-        do {
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                var syncCommand = command
-                try syncCommand.run()
-            }
-        } catch let status as ExitCode {
-            exit(status.rawValue)
-        } catch  where Latchkey.exitCode(for: error) == .success {
-            print(Latchkey.fullMessage(for: error))
-            exit(0)
-        } catch  where Latchkey.exitCode(for: error) == .validationFailure {
-            FileHandle.standardError.write(Data((Latchkey.fullMessage(for: error) + "\n").utf8))
-            exit(2)
-        } catch {
-            FileHandle.standardError.write(Data(("latchkey: " + CommandFailure.describe(error) + "\n").utf8))
-            exit(1)
-        }
-    }
-}
-
-/// A refused or failed operation of the command line, reported as one line on stderr with exit status 1.
-struct CommandFailure: Error {
-    let message: String
-
-    init(_ message: String) { self.message = message }
-
-    /// One line that says what failed, without secrets.
-    static func describe(_ error: Error) -> String {
-        switch error {
-        case let failure as CommandFailure: return failure.message
-        case let pki as PKIError: return pki.message + " (\(pki.code.rawValue))"
-        case let store as StoreError: return store.message + " (\(store.code.rawValue))"
-        case let refusal as UserAdministration.Refusal: return refusal.message
-        case let oob as OutOfBandError: return oob.message
-        default: return String(describing: error).split(separator: "\n").first.map(String.init) ?? "failed"
-        }
-    }
-}
-
-/// The data directory option shared by every server-side command.
-struct DataDirectoryOptions: ParsableArguments {
-    @Option(
-        name: .customLong("data-dir"),
-        help: "The data directory (default: $LATCHKEY_DATA_DIR or ./latchkey-data).")
-    var dataDir: String?
-
-    @Option(
-        help:
-            "The database: sqlite:PATH (default sqlite:DATA_DIR/latchkey.sqlite) or postgres://user:pass@host:port/db.")
-    var database: String?
-
-    var directory: DataDirectory {
-        DataDirectory(path: dataDir ?? ProcessInfo.processInfo.environment["LATCHKEY_DATA_DIR"] ?? "./latchkey-data")
-    }
-
-    /// The `--database` URL, or the data directory's SQLite file.
-    func databaseURL() throws -> DatabaseURL {
-        if let database { return try DatabaseURL(database) }
-        return .sqlite(path: directory.databasePath)
-    }
-
-    /// Opens the store the running server uses; the data directory must hold the CA (the audit chain's key is
-    /// derived from it).
-    func openStore() async throws -> SQLStore {
-        let url = try databaseURL()
-        guard directory.hasAuthority else {
-            throw CommandFailure(
-                "no CA in the data directory \(directory.path) (run `latchkey serve` or `latchkey ca init` first)")
-        }
-        let authority = try directory.loadAuthority()
-        var logger = Logger(label: "latchkey")
-        logger.logLevel = .warning
-        return try await SQLStore.open(url, logger: logger, auditKey: try ServerKeys.audit(authority))
-    }
-}
-
-/// Runs `body` with the store and closes it whatever happens.
-func withStore<R>(_ options: DataDirectoryOptions, _ body: (SQLStore) async throws -> R) async throws -> R {
-    let store = try await options.openStore()
-    do {
-        let result = try await body(store)
-        try await store.close()
-        return result
-    } catch {
-        try? await store.close()
-        throw error
+        await CommandEntry.run(Latchkey.self)
     }
 }

@@ -32,9 +32,9 @@ import Testing
         let loadUser = try TestUser.add(first)
         let loadDevice = try OutsideDevice.enroll(first, user: loadUser, via: front)
         let load = Process()
-        load.executableURL = URL(fileURLWithPath: Shell.latchkeyBinary)
+        load.executableURL = URL(fileURLWithPath: Shell.benchBinary)
         load.arguments = [
-            "bench", "load", "--url", front.apiURL, "--mode", "handshake", "--path", "/v1/me", "--cert",
+            "load", "--url", front.apiURL, "--mode", "handshake", "--path", "/v1/me", "--cert",
             loadDevice.certificatePath, "--key", loadDevice.keyPath, "--connections", "4", "--seconds", "6",
             "--warmup", "0", "--json",
         ]

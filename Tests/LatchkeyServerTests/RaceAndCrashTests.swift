@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import LatchkeyPKI
 import LatchkeyTestSupport
@@ -14,7 +15,7 @@ import X509
     }
 
     func seed(_ server: ServerProcess, count: Int) throws -> String {
-        let seeded = try server.latchkey(["bench", "seed-enrollments", "--count", String(count)])
+        let seeded = try server.bench(["seed-enrollments", "--count", String(count)])
         try #require(seeded.status == 0, "\(seeded.stderr)")
         let file = try Shell.temporaryDirectory("seeded") + "/enrollments.txt"
         try seeded.stdout.write(toFile: file, atomically: true, encoding: .utf8)
@@ -49,7 +50,7 @@ import X509
         defer { server.stop() }
         let file = try seed(server, count: 1000)
         let run = try Shell.run([
-            Shell.latchkeyBinary, "bench", "load", "--url", server.enrollURL, "--workload", "enroll", "--enrollments",
+            Shell.benchBinary, "load", "--url", server.enrollURL, "--workload", "enroll", "--enrollments",
             file, "--connections", "1000", "--seconds", "300", "--warmup", "0", "--json",
         ])
         #expect(run.status == 0, "\(run.stderr)")
@@ -125,16 +126,14 @@ import X509
         let first = try ServerProcess(logLevel: "warning")
         let file = try seed(first, count: 4000)
         let directory = try Shell.temporaryDirectory("crash")
-        let keyPath = directory + "/device.key"
-        _ = try OpenSSL.run(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", keyPath])
-        let converted = try OpenSSL.run(["pkcs8", "-topk8", "-nocrypt", "-in", keyPath, "-out", keyPath + ".p8"])
-        try #require(converted.status == 0)
+        let keys = directory + "/keys"
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
         let record = directory + "/received.jsonl"
         let generator = Process()
-        generator.executableURL = URL(fileURLWithPath: Shell.latchkeyBinary)
+        generator.executableURL = URL(fileURLWithPath: Shell.benchBinary)
         generator.arguments = [
-            "bench", "load", "--url", first.enrollURL, "--workload", "enroll", "--enrollments", file, "--connections",
-            "32", "--seconds", "4", "--warmup", "0", "--record", record, "--csr-key", keyPath + ".p8", "--json",
+            "load", "--url", first.enrollURL, "--workload", "enroll", "--enrollments", file, "--connections",
+            "32", "--seconds", "4", "--warmup", "0", "--record", record, "--csr-keys-dir", keys, "--json",
         ]
         generator.standardOutput = Pipe()
         generator.standardError = Pipe()
@@ -160,6 +159,8 @@ import X509
             if index < 3 {
                 let path = directory + "/received-\(index).pem"
                 try pem.write(toFile: path, atomically: true, encoding: .utf8)
+                let spki = Hex.lowercase(SHA256.hash(data: SPKIPin.subjectPublicKeyInfoDER(certificate.publicKey)))
+                let keyPath = keys + "/" + spki + ".pem"
                 let me = try Curl.request(
                     "GET", second.apiURL + "/v1/me", caFile: second.rootCertificatePath, certificate: path,
                     key: keyPath)

@@ -18,7 +18,7 @@ import Testing
     ) {
         let result = try Shell.run(
             [
-                Shell.latchkeyBinary, "bench", "load", "--seconds", "1", "--warmup", warmup, "--connections", "2",
+                Shell.benchBinary, "load", "--seconds", "1", "--warmup", warmup, "--connections", "2",
                 "--json",
             ]
                 + arguments)
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func seededEnrollmentCompletions() throws {
-        let seeded = try server.latchkey(["bench", "seed-enrollments", "--count", "40"])
+        let seeded = try server.bench(["seed-enrollments", "--count", "40"])
         #expect(seeded.status == 0, "\(seeded.stderr)")
         let file = try Shell.temporaryDirectory("bench-smoke") + "/enrollments.txt"
         try seeded.stdout.write(toFile: file, atomically: true, encoding: .utf8)
@@ -68,11 +68,11 @@ import Testing
 
     @Test func theStoreBenchmarkRunsAndRefusesATooSmallLargeFigure() throws {
         let run = try Shell.run([
-            Shell.latchkeyBinary, "bench", "store", "--seconds", "0.2", "--concurrency", "2", "--large-devices", "1100",
+            Shell.benchBinary, "store", "--seconds", "0.2", "--concurrency", "2", "--large-devices", "1100",
         ])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("| SQLite |"), "\(run.stdout)")
-        let refused = try Shell.run([Shell.latchkeyBinary, "bench", "store", "--large-devices", "1000"])
+        let refused = try Shell.run([Shell.benchBinary, "store", "--large-devices", "1000"])
         #expect(refused.status == 2, "\(refused.stderr)")
         #expect(refused.stderr.contains("--large-devices must be more than 1000"), "\(refused.stderr)")
     }

@@ -1,14 +1,16 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import LatchkeyCommandLine
 import LatchkeyPKI
 import X509
 
-/// `latchkey bench ...`: benchmarks, each reported as a ratio against a peer measured in the same run.
+/// `latchkey-bench ...`: benchmarks, each reported as a ratio against a peer measured in the same run. A tool of
+/// its own, not part of the product: `seed-enrollments` writes enrollments with known codes into a database.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Measure Latchkey beside a peer in the same run (use a release build).",
+        commandName: "latchkey-bench",
+        abstract: "Measure Latchkey beside a peer in the same run (use a release build). Never point it at production.",
         subcommands: [
             BenchIssueCommand.self, BenchStoreCommand.self, BenchSignCommand.self, BenchLoadCommand.self,
             BenchSeedEnrollmentsCommand.self,
@@ -93,5 +95,12 @@ enum OpenSSLSpeed {
             }
         }
         throw CommandFailure("could not read the ECDSA P-256 rates from `openssl speed` (is openssl installed?)")
+    }
+}
+
+@main
+enum Entry {
+    static func main() async {
+        await CommandEntry.run(BenchCommand.self)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import LatchkeyCommandLine
 import LatchkeyClient
 import LatchkeyProtocol
 

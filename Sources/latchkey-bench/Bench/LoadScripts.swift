@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LatchkeyCommandLine
 import LatchkeyClient
 import LatchkeyProtocol
 import NIOCore
@@ -18,17 +19,15 @@ final class RepeatScript: LoadScript {
 
 /// Completes seeded enrollments (`POST /v1/enrollments/{id}/complete`), one per operation, until its share runs out.
 final class EnrollmentCompletionScript: LoadScript {
-    var queue: ArraySlice<(id: String, code: String)>
-    let csr: String
+    var queue: ArraySlice<(id: String, code: String, csr: String)>
 
-    init(enrollments: ArraySlice<(id: String, code: String)>, csr: String) {
+    init(enrollments: ArraySlice<(id: String, code: String, csr: String)>) {
         self.queue = enrollments
-        self.csr = csr
     }
 
     func next(after response: LoadResponse?) throws -> LoadRequest? {
         guard let enrollment = queue.popFirst() else { return nil }
-        let body = try JSONEncoder().encode(EnrollmentCompleteRequest(code: enrollment.code, csr: csr))
+        let body = try JSONEncoder().encode(EnrollmentCompleteRequest(code: enrollment.code, csr: enrollment.csr))
         return LoadRequest(
             method: .POST, path: "/v1/enrollments/\(enrollment.id)/complete",
             headers: [("Content-Type", "application/json")], body: Array(body))

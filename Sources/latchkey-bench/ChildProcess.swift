@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCommandLine
 
 #if canImport(Glibc)
     import Glibc

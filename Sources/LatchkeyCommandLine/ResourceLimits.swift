@@ -5,10 +5,10 @@
 #endif
 
 /// Process limits for commands that hold many connections (`serve`, `bench load`).
-enum ResourceLimits {
+package enum ResourceLimits {
     /// Raises the soft limit on open files to the hard limit, so many concurrent connections are not refused with
     /// EMFILE on systems whose default soft limit is 1024. Leaves the limit unchanged if it cannot be raised.
-    static func raiseOpenFileLimit() {
+    package static func raiseOpenFileLimit() {
         #if os(Linux)
             let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
         #else

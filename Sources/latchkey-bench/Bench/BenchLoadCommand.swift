@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import LatchkeyCommandLine
 import LatchkeyClient
 import LatchkeyPKI
 import LatchkeyServer
@@ -42,9 +43,12 @@ struct BenchLoadCommand: AsyncParsableCommand {
     @Option(help: "Seeded enrollments, one `ID CODE` per line (enroll).") var enrollments: String?
     @Option(help: "Append the body of every successful operation to this file, one per line.") var record: String?
     @Option(
-        name: .customLong("csr-key"),
-        help: "The P-256 private key (PEM) of the CSR sent by the enroll workload (default: a new key).")
-    var csrKey: String?
+        name: .customLong("csr-keys-dir"),
+        help: """
+            Where the enroll workload writes the P-256 key of each CSR it sends (one new key per enrollment: a key \
+            belongs to one device), as SPKI_SHA256_HEX.pem.
+            """)
+    var csrKeysDir: String?
     @Flag(help: "Print one JSON object instead of a line of text.") var json = false
 
     func run() async throws {
@@ -119,21 +123,19 @@ struct BenchLoadCommand: AsyncParsableCommand {
                 return fields.count == 2 ? (String(fields[0]), String(fields[1])) : nil
             }
             guard !pairs.isEmpty else { throw CommandFailure("no enrollments in \(enrollments)") }
-            let key: P256.Signing.PrivateKey
-            if let csrKey {
-                guard let text = try? String(contentsOfFile: csrKey, encoding: .utf8) else {
-                    throw CommandFailure("cannot read \(csrKey)")
+            // Made before the run, so key generation is not measured.
+            let all = try pairs.map { pair -> (id: String, code: String, csr: String) in
+                let key = P256.Signing.PrivateKey()
+                if let csrKeysDir {
+                    let spki = Hex.lowercase(SHA256.hash(data: key.publicKey.derRepresentation))
+                    try SecureFile.write(key.pemRepresentation, to: csrKeysDir + "/" + spki + ".pem", mode: 0o600)
                 }
-                key = try P256.Signing.PrivateKey(pemRepresentation: text)
-            } else {
-                key = P256.Signing.PrivateKey()
+                return (pair.id, pair.code, try DeviceKey(key).makeCSR(deviceName: "bench"))
             }
-            let csr = try DeviceKey(key).makeCSR(deviceName: "bench")
             let shares = connections
-            let all = pairs
             return { slot in
                 let share = all.indices.filter { $0 % shares == slot }.map { all[$0] }
-                return EnrollmentCompletionScript(enrollments: share[...], csr: csr)
+                return EnrollmentCompletionScript(enrollments: share[...])
             }
         case "signed-transfer":
             guard let deviceDir else { throw ValidationError("--workload signed-transfer needs --device-dir") }
