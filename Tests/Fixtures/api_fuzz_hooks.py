@@ -31,8 +31,11 @@ class DeviceSignature(requests.auth.AuthBase):
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode()
+        # An Idempotency-Key must be covered by the signature, as a real client covers it.
+        key = request.headers.get("Idempotency-Key")
+        covered = [("Idempotency-Key", key)] if key is not None else []
         request.headers.update(sign(env["LATCHKEY_FUZZ_KEY"], request.method, request.path_url, body, nonce,
-                                    env["LATCHKEY_FUZZ_DEVICE_ID"]))
+                                    env["LATCHKEY_FUZZ_DEVICE_ID"], covered=covered))
         return request
 
 

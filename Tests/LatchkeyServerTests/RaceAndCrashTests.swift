@@ -126,14 +126,13 @@ import X509
         let first = try ServerProcess(logLevel: "warning")
         let file = try seed(first, count: 4000)
         let directory = try Shell.temporaryDirectory("crash")
-        let keys = directory + "/keys"
-        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        let keys = directory + "/keys.txt"
         let record = directory + "/received.jsonl"
         let generator = Process()
         generator.executableURL = URL(fileURLWithPath: Shell.benchBinary)
         generator.arguments = [
             "load", "--url", first.enrollURL, "--workload", "enroll", "--enrollments", file, "--connections",
-            "32", "--seconds", "4", "--warmup", "0", "--record", record, "--csr-keys-dir", keys, "--json",
+            "32", "--seconds", "4", "--warmup", "0", "--record", record, "--csr-keys", keys, "--json",
         ]
         generator.standardOutput = Pipe()
         generator.standardError = Pipe()
@@ -160,7 +159,12 @@ import X509
                 let path = directory + "/received-\(index).pem"
                 try pem.write(toFile: path, atomically: true, encoding: .utf8)
                 let spki = Hex.lowercase(SHA256.hash(data: SPKIPin.subjectPublicKeyInfoDER(certificate.publicKey)))
-                let keyPath = keys + "/" + spki + ".pem"
+                let line = try #require(
+                    try String(contentsOfFile: keys, encoding: .utf8).split(separator: "\n").first {
+                        $0.hasPrefix(spki + " ")
+                    })
+                let keyPath = directory + "/key-\(index).pem"
+                try Data(base64Encoded: String(line.split(separator: " ")[1]))!.write(to: URL(fileURLWithPath: keyPath))
                 let me = try Curl.request(
                     "GET", second.apiURL + "/v1/me", caFile: second.rootCertificatePath, certificate: path,
                     key: keyPath)

@@ -43,12 +43,12 @@ struct BenchLoadCommand: AsyncParsableCommand {
     @Option(help: "Seeded enrollments, one `ID CODE` per line (enroll).") var enrollments: String?
     @Option(help: "Append the body of every successful operation to this file, one per line.") var record: String?
     @Option(
-        name: .customLong("csr-keys-dir"),
+        name: .customLong("csr-keys"),
         help: """
-            Where the enroll workload writes the P-256 key of each CSR it sends (one new key per enrollment: a key \
-            belongs to one device), as SPKI_SHA256_HEX.pem.
+            Append to this file the P-256 key of each CSR the enroll workload sends (one new key per enrollment: a \
+            key belongs to one device), one line each: SPKI_SHA256_HEX BASE64_OF_PEM.
             """)
-    var csrKeysDir: String?
+    var csrKeys: String?
     @Flag(help: "Print one JSON object instead of a line of text.") var json = false
 
     func run() async throws {
@@ -123,19 +123,16 @@ struct BenchLoadCommand: AsyncParsableCommand {
                 return fields.count == 2 ? (String(fields[0]), String(fields[1])) : nil
             }
             guard !pairs.isEmpty else { throw CommandFailure("no enrollments in \(enrollments)") }
-            // Made before the run, so key generation is not measured.
-            let all = try pairs.map { pair -> (id: String, code: String, csr: String) in
-                let key = P256.Signing.PrivateKey()
-                if let csrKeysDir {
-                    let spki = Hex.lowercase(SHA256.hash(data: key.publicKey.derRepresentation))
-                    try SecureFile.write(key.pemRepresentation, to: csrKeysDir + "/" + spki + ".pem", mode: 0o600)
-                }
-                return (pair.id, pair.code, try DeviceKey(key).makeCSR(deviceName: "bench"))
+            let keyLog: Int32? = try csrKeys.map { path in
+                let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
+                guard descriptor >= 0 else { throw CommandFailure("cannot open \(path)") }
+                return descriptor
             }
             let shares = connections
+            let all = pairs
             return { slot in
                 let share = all.indices.filter { $0 % shares == slot }.map { all[$0] }
-                return EnrollmentCompletionScript(enrollments: share[...])
+                return EnrollmentCompletionScript(enrollments: share[...], keyLog: keyLog)
             }
         case "signed-transfer":
             guard let deviceDir else { throw ValidationError("--workload signed-transfer needs --device-dir") }

@@ -2,9 +2,14 @@ import Crypto
 import Foundation
 import LatchkeyCommandLine
 import LatchkeyClient
+import LatchkeyPKI
 import LatchkeyProtocol
 import NIOCore
 import NIOHTTP1
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The same request again and again (`GET /v1/me`, nginx's static 200, cfssl's sign endpoint).
 final class RepeatScript: LoadScript {
@@ -18,16 +23,28 @@ final class RepeatScript: LoadScript {
 }
 
 /// Completes seeded enrollments (`POST /v1/enrollments/{id}/complete`), one per operation, until its share runs out.
+///
+/// Each completion sends a CSR of a new P-256 key (the server refuses a key that belongs to another device); the key
+/// is made on the load generator's core, not the server's. With a key log, each key is appended to it in one write.
 final class EnrollmentCompletionScript: LoadScript {
-    var queue: ArraySlice<(id: String, code: String, csr: String)>
+    var queue: ArraySlice<(id: String, code: String)>
+    let keyLog: Int32?
 
-    init(enrollments: ArraySlice<(id: String, code: String, csr: String)>) {
+    init(enrollments: ArraySlice<(id: String, code: String)>, keyLog: Int32?) {
         self.queue = enrollments
+        self.keyLog = keyLog
     }
 
     func next(after response: LoadResponse?) throws -> LoadRequest? {
         guard let enrollment = queue.popFirst() else { return nil }
-        let body = try JSONEncoder().encode(EnrollmentCompleteRequest(code: enrollment.code, csr: enrollment.csr))
+        let key = P256.Signing.PrivateKey()
+        if let keyLog {
+            let spki = Hex.lowercase(SHA256.hash(data: key.publicKey.derRepresentation))
+            let line = Array((spki + " " + Data(key.pemRepresentation.utf8).base64EncodedString() + "\n").utf8)
+            _ = line.withUnsafeBytes { write(keyLog, $0.baseAddress!, $0.count) }
+        }
+        let csr = try DeviceKey(key).makeCSR(deviceName: "bench")
+        let body = try JSONEncoder().encode(EnrollmentCompleteRequest(code: enrollment.code, csr: csr))
         return LoadRequest(
             method: .POST, path: "/v1/enrollments/\(enrollment.id)/complete",
             headers: [("Content-Type", "application/json")], body: Array(body))
