@@ -1,3 +1,5 @@
+import LatchkeyProtocol
+
 /// A failure of the client SDK, typed so an app can react: the server's refusal with its code, a pin or trust
 /// failure, or a local problem.
 public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -17,6 +19,13 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case transport(String)
     /// Bad input or configuration.
     case invalid(String)
+
+    /// The server's refusal code as a case of the closed set (nil for other failures, or a code this SDK does not
+    /// know yet).
+    public var serverCode: ErrorCode? {
+        guard case .server(_, let code, _) = self else { return nil }
+        return ErrorCode(rawValue: code)
+    }
 
     public var description: String {
         switch self {

@@ -41,9 +41,8 @@ public struct DeviceAuthority: Sendable {
             $0.notBefore >= windowStart
         }
         if recent.count > settings.renewalsPerHour {
-            throw APIError(
-                .tooManyRequests, .rateLimited, "too many renewals for this device; retry in an hour",
-                headers: ["Retry-After": "3600"])
+            throw Refusal(.rateLimited, "too many renewals for this device; retry in an hour",
+                retryAfter: 3600)
         }
         let accepted = try CSRIntake.accept(pem: request.csr)
         let issued = try IssuedCertificate(
@@ -76,7 +75,7 @@ public struct DeviceAuthority: Sendable {
     func revoke(_ device: VerifiedDevice, deviceID: String, evidence: SignatureEvidence, now: Date = Date()) async throws
     {
         guard let target = try await store.device(id: deviceID), target.userID == device.identity.userID else {
-            throw APIError.notFound("no such device")
+            throw Refusal.notFound("no such device")
         }
         _ = try await store.revokeDevice(
             id: deviceID, reason: "revoked by device \(device.identity.deviceID)",
@@ -93,10 +92,9 @@ public struct DeviceAuthority: Sendable {
             value: value, deviceID: device.identity.deviceID, expiresAt: expiresAt, now: now,
             maximumOutstanding: settings.maximumOutstandingNonces)
         guard created else {
-            throw APIError(
-                .tooManyRequests, .rateLimited,
+            throw Refusal(.rateLimited,
                 "this device holds \(settings.maximumOutstandingNonces) unused nonces; use or let them expire first",
-                headers: ["Retry-After": String(Int(settings.nonceLifetime))])
+                retryAfter: Int(settings.nonceLifetime))
         }
         return NonceResponse(nonce: value, expiresAt: Timestamp.string(expiresAt))
     }
@@ -125,19 +123,18 @@ public struct DemoBank: Sendable {
         now: Date = Date()
     ) async throws -> (response: TransferResponse, replayed: Bool) {
         guard let cents = Money.cents(request.amount), cents > 0 else {
-            throw APIError.badRequest(
+            throw Refusal.badRequest(
                 "amount must be a positive decimal string with at most two decimals, such as \"12.34\"")
         }
         guard Self.currencies.contains(request.currency) else {
-            throw APIError.badRequest("currency must be one of \(Self.currencies.sorted().joined(separator: ", "))")
+            throw Refusal.badRequest("currency must be one of \(Self.currencies.sorted().joined(separator: ", "))")
         }
-        guard request.to != request.from else { throw APIError.badRequest("to must be another account") }
+        guard request.to != request.from else { throw Refusal.badRequest("to must be another account") }
         if request.to.hasPrefix("acc-") {
-            guard Self.isAccountID(request.to) else { throw APIError.badRequest("to is not a well-formed account id") }
+            guard Self.isAccountID(request.to) else { throw Refusal.badRequest("to is not a well-formed account id") }
         } else {
             guard IBAN.isValid(request.to) else {
-                throw APIError(
-                    .unprocessableContent, .ibanInvalid,
+                throw Refusal(.ibanInvalid,
                     "to must be an account id (acc-...) or an IBAN whose check digits are right")
             }
         }

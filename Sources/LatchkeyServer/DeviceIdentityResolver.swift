@@ -38,27 +38,27 @@ public actor DeviceIdentityResolver {
         self.store = store
     }
 
-    static let noCertificate = APIError(.unauthorized, .certificateUnknown, "a client certificate is required")
+    static let noCertificate = Refusal(.certificateUnknown, "a client certificate is required")
 
     public func resolve(channel: any Channel, now: Date = Date()) async throws -> VerifiedDevice {
         let der = try await peerCertificate(of: channel)
         let (certificate, identity) = try await parse(der, now: now)
         if identity.notAfter < now {
-            throw APIError(.unauthorized, .certificateExpired, "the client certificate expired; renew or enroll again")
+            throw Refusal(.certificateExpired, "the client certificate expired; renew or enroll again")
         }
         guard let status = try await store.certificateStatus(serial: identity.serial),
             status.deviceID == identity.deviceID, status.userID == identity.userID
         else {
-            throw APIError(.unauthorized, .certificateUnknown, "the client certificate is not known to this server")
+            throw Refusal(.certificateUnknown, "the client certificate is not known to this server")
         }
         if status.deviceStatus != "active" {
-            throw APIError(.unauthorized, .deviceRevoked, "this device was revoked")
+            throw Refusal(.deviceRevoked, "this device was revoked")
         }
         if status.certificateRevokedAt != nil {
-            throw APIError(.unauthorized, .certificateRevoked, "this certificate was revoked (renewed or withdrawn)")
+            throw Refusal(.certificateRevoked, "this certificate was revoked (renewed or withdrawn)")
         }
         if status.userStatus != "active" {
-            throw APIError(.unauthorized, .deviceRevoked, "the account of this device is disabled")
+            throw Refusal(.deviceRevoked, "the account of this device is disabled")
         }
         return VerifiedDevice(identity: identity, certificate: certificate, username: status.username)
     }
@@ -108,7 +108,7 @@ public actor DeviceIdentityResolver {
         do {
             certificate = try Certificate(derEncoded: Array(der.readableBytesView))
         } catch {
-            throw APIError(.unauthorized, .certificateUnknown, "the client certificate cannot be parsed")
+            throw Refusal(.certificateUnknown, "the client certificate cannot be parsed")
         }
         let identity = try await validator.validate(chain: [certificate, validator.issuing], at: now)
         if parsed.count >= 10_000 { parsed.removeAll(keepingCapacity: true) }

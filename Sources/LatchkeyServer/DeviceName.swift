@@ -1,3 +1,4 @@
+import LatchkeyProtocol
 import Foundation
 
 /// The name a user gives a device at enrollment: shown in device lists and the audit trail, never in a message
@@ -13,10 +14,10 @@ enum DeviceName {
     static func validated(_ raw: String?) throws -> String {
         let name = (raw ?? "device").trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty, name.utf8.count <= maximumBytes else {
-            throw APIError.badRequest("device_name must be 1 to \(maximumBytes) bytes of UTF-8")
+            throw Refusal.badRequest("device_name must be 1 to \(maximumBytes) bytes of UTF-8")
         }
         guard name.unicodeScalars.allSatisfy(isAllowed) else {
-            throw APIError.badRequest(
+            throw Refusal.badRequest(
                 "device_name must not contain control, format (such as bidi overrides) or unassigned characters")
         }
         return name

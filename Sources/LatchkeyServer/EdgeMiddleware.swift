@@ -20,11 +20,11 @@ struct EdgeMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            let apiError = Self.apiError(for: error)
-            if apiError.status == .internalServerError {
+            let refusal = Self.refusal(for: error)
+            if refusal.status == .internalServerError {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             }
-            response = try apiError.response(from: request, context: context)
+            response = try refusal.response(from: request, context: context)
         }
         response.headers[.requestID] = requestID
         context.logger.info(
@@ -40,18 +40,19 @@ struct EdgeMiddleware: RouterMiddleware {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
-    static func apiError(for error: any Error) -> APIError {
+    static func refusal(for error: any Error) -> Refusal {
         if let http = error as? HTTPError {
             switch http.status {
             case .notFound: return .notFound("no such endpoint")
             case .methodNotAllowed:
-                return APIError(.methodNotAllowed, "method_not_allowed", "this method is not allowed here")
+                return Refusal(.methodNotAllowed, "this method is not allowed here")
             case .contentTooLarge:
-                return APIError(.contentTooLarge, .bodyTooLarge, "the request body is larger than 1 MiB")
+                return Refusal(.bodyTooLarge, "the request body is larger than 1 MiB")
             case .badRequest: return .badRequest("the request is malformed")
-            default: return APIError(http.status, "http_error", http.status.reasonPhrase)
+            default:
+                return http.status.code >= 500 ? .internalError : .badRequest(http.status.reasonPhrase)
             }
         }
-        return APIError.from(error)
+        return Refusal.from(error)
     }
 }

@@ -47,7 +47,7 @@ public struct EnrollmentAuthority: Sendable {
         self.logger = logger
     }
 
-    static let invalidCredentials = APIError(.unauthorized, .invalidCredentials, "the username or password is wrong")
+    static let invalidCredentials = Refusal(.invalidCredentials, "the username or password is wrong")
 
     /// `POST /v1/enrollments`.
     public func start(_ request: EnrollmentStartRequest, clientAddress: String, now: Date = Date()) async throws
@@ -71,10 +71,9 @@ public struct EnrollmentAuthority: Sendable {
         switch try await throttle.decide(username: request.username, now: now) {
         case .allowed: break
         case .wait(let seconds):
-            throw APIError(
-                .tooManyRequests, .rateLimited,
+            throw Refusal(.rateLimited,
                 "too many wrong passwords for this account; retry after \(seconds) seconds",
-                headers: ["Retry-After": String(seconds)])
+                retryAfter: seconds)
         case .locked: throw Self.accountLocked
         }
 
@@ -131,8 +130,7 @@ public struct EnrollmentAuthority: Sendable {
             logger.error("out-of-band delivery failed", metadata: ["channel": "\(sink.channel)", "reason": "\(error)"])
             // Nobody received the code; the enrollment can never complete either way, this makes it say so.
             try? await store.abandonEnrollment(id: enrollmentID)
-            throw APIError(
-                .badGateway, "oob_delivery_failed",
+            throw Refusal(.oobDeliveryFailed,
                 "the one-time code could not be sent over the \(sink.channel) channel; try again later")
         }
         return EnrollmentStartResponse(
@@ -140,8 +138,7 @@ public struct EnrollmentAuthority: Sendable {
             expiresAt: Timestamp.string(expiresAt))
     }
 
-    static let accountLocked = APIError(
-        APIError.locked, "account_locked",
+    static let accountLocked = Refusal(.accountLocked,
         "enrollment is refused for this account after too many failed attempts; an operator must reset it")
 
     /// A notice to the user over the second channel; a failure is logged, never shown to the requester.
@@ -158,17 +155,17 @@ public struct EnrollmentAuthority: Sendable {
         -> CertificateResponse
     {
         guard enrollmentID.utf8.count <= 64, let enrollment = try await store.enrollment(id: enrollmentID) else {
-            throw APIError.notFound("no such enrollment")
+            throw Refusal.notFound("no such enrollment")
         }
         switch enrollment.status {
-        case .completed: throw APIError(StoreError(.enrollmentUsed, ""))
-        case .locked: throw APIError(StoreError(.enrollmentLocked, ""))
-        case .expired: throw APIError(StoreError(.enrollmentExpired, ""))
+        case .completed: throw Refusal(StoreError(.enrollmentUsed, ""))
+        case .locked: throw Refusal(StoreError(.enrollmentLocked, ""))
+        case .expired: throw Refusal(StoreError(.enrollmentExpired, ""))
         case .pending:
-            if enrollment.expiresAt <= now { throw APIError(StoreError(.enrollmentExpired, "")) }
+            if enrollment.expiresAt <= now { throw Refusal(StoreError(.enrollmentExpired, "")) }
         }
         guard let user = try await store.user(id: enrollment.userID) else {
-            throw APIError.notFound("no such enrollment")
+            throw Refusal.notFound("no such enrollment")
         }
         guard user.failedCodeAttempts < settings.maximumAccountCodeFailures else { throw Self.accountLocked }
 
@@ -182,10 +179,9 @@ public struct EnrollmentAuthority: Sendable {
             logger.notice(
                 "wrong enrollment code",
                 metadata: ["enrollment": "\(enrollment.id)", "attempts": "\(outcome.attempts)"])
-            if outcome.locked { throw APIError(StoreError(.enrollmentLocked, "")) }
+            if outcome.locked { throw Refusal(StoreError(.enrollmentLocked, "")) }
             let left = settings.maximumCodeAttempts - outcome.attempts
-            throw APIError(
-                .unauthorized, .codeInvalid, "the code is wrong; \(left) attempt\(left == 1 ? "" : "s") left")
+            throw Refusal(.codeInvalid, "the code is wrong; \(left) attempt\(left == 1 ? "" : "s") left")
         }
 
         let accepted = try CSRIntake.accept(pem: request.csr)
@@ -217,12 +213,11 @@ public struct EnrollmentAuthority: Sendable {
         return issued.response(deviceID: deviceID, authority: authority, apiURL: apiURL)
     }
 
-    static func rateLimited(_ window: EnrollmentWindow, now: Date, what: String) -> APIError {
+    static func rateLimited(_ window: EnrollmentWindow, now: Date, what: String) -> Refusal {
         let oldest = window.oldest ?? now
         let retryAfter = max(1, Int((oldest.addingTimeInterval(3600).timeIntervalSince(now)).rounded(.up)))
-        return APIError(
-            .tooManyRequests, .rateLimited, "too many enrollment starts \(what); retry after \(retryAfter) seconds",
-            headers: ["Retry-After": String(retryAfter)])
+        return Refusal(.rateLimited, "too many enrollment starts \(what); retry after \(retryAfter) seconds",
+            retryAfter: retryAfter)
     }
 
     /// "+1******0100": the country prefix and the last four digits only.

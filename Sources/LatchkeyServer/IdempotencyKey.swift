@@ -1,3 +1,4 @@
+import LatchkeyProtocol
 import HTTPTypes
 
 /// The `Idempotency-Key` request header of `POST /v1/transfers`: a client that lost the answer to a committed
@@ -16,7 +17,7 @@ enum IdempotencyKey {
         guard let value = values.first else { return nil }
         guard values.count == 1, (1...255).contains(value.utf8.count),
             value.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E })
-        else { throw APIError.badRequest("Idempotency-Key must be one header of 1 to 255 visible ASCII characters") }
+        else { throw Refusal.badRequest("Idempotency-Key must be one header of 1 to 255 visible ASCII characters") }
         return value
     }
 }

@@ -1,3 +1,4 @@
+import LatchkeyProtocol
 import Hummingbird
 import LatchkeyPKI
 import Logging
@@ -32,14 +33,14 @@ public struct LatchkeyRequestContext: RequestContext {
     /// ``SignatureMiddleware`` refuses with `signature_missing` instead of acting unsigned.
     func requireSignature() throws -> SignatureEvidence {
         guard let signatureEvidence else {
-            throw APIError(.unauthorized, .signatureMissing, "this endpoint requires an RFC 9421 signature labelled sig1")
+            throw Refusal(.signatureMissing, "this endpoint requires an RFC 9421 signature labelled sig1")
         }
         return signatureEvidence
     }
 
     /// The verified device, or an internal error if a route forgot the identity middleware.
     func requireDevice() throws -> VerifiedDevice {
-        guard let device else { throw APIError.internalError }
+        guard let device else { throw Refusal.internalError }
         return device
     }
 }
@@ -54,7 +55,7 @@ enum BodyLimit {
         do {
             return try await request.collectBody(upTo: maximumBytes)
         } catch {
-            throw APIError(.contentTooLarge, .bodyTooLarge, "the request body is larger than 1 MiB")
+            throw Refusal(.bodyTooLarge, "the request body is larger than 1 MiB")
         }
     }
 }

@@ -19,7 +19,7 @@ struct SignatureMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
     let store: any LatchkeyStore
 
-    static func refuse(_ code: ErrorCode, _ message: String) -> APIError { APIError(.unauthorized, code, message) }
+    static func refuse(_ code: ErrorCode, _ message: String) -> Refusal { Refusal(code, message) }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -31,7 +31,7 @@ struct SignatureMiddleware: RouterMiddleware {
         do {
             body = try await request.collectBody(upTo: BodyLimit.maximumBytes)
         } catch {
-            throw APIError(.contentTooLarge, .bodyTooLarge, "the request body is larger than 1 MiB")
+            throw Refusal(.bodyTooLarge, "the request body is larger than 1 MiB")
         }
         let bodyData = Data(body.readableBytesView)
         let received: ReceivedSignature

@@ -8,7 +8,7 @@ extension StrictJSON {
         do {
             return try decode(type, from: Data(buffer.readableBytesView))
         } catch {
-            throw APIError.badRequest(error.message)
+            throw Refusal.badRequest(error.message)
         }
     }
 }
