@@ -24,14 +24,6 @@ public actor DeviceIdentityResolver {
     let validator: ClientCertificateValidator
     let store: any LatchkeyStore
     private var parsed: [ByteBuffer: (Certificate, DeviceIdentity)] = [:]
-    /// The peer certificate of each open connection, so keep-alive requests do not ask the TLS handler (a hop to the
-    /// event loop) every time. Held weakly: an entry whose connection is gone never matches another connection.
-    private var peers: [ObjectIdentifier: PeerEntry] = [:]
-
-    private struct PeerEntry {
-        weak var channel: (any Channel)?
-        let der: ByteBuffer
-    }
 
     public init(authority: CertificateAuthority, store: any LatchkeyStore) {
         self.validator = ClientCertificateValidator(authority: authority)
@@ -40,8 +32,8 @@ public actor DeviceIdentityResolver {
 
     static let noCertificate = Refusal(.certificateUnknown, "a client certificate is required")
 
-    public func resolve(channel: any Channel, now: Date = Date()) async throws -> VerifiedDevice {
-        let der = try await peerCertificate(of: channel)
+    /// The device of a client certificate (DER) at `now`, or the refusal that applies.
+    public func resolve(certificate der: ByteBuffer, now: Date) async throws -> VerifiedDevice {
         let (certificate, identity) = try await parse(der, now: now)
         if identity.notAfter < now {
             throw Refusal(.certificateExpired, "the client certificate expired; renew or enroll again")
@@ -63,24 +55,13 @@ public actor DeviceIdentityResolver {
         return VerifiedDevice(identity: identity, certificate: certificate, username: status.username)
     }
 
-    private func peerCertificate(of channel: any Channel) async throws -> ByteBuffer {
-        let key = ObjectIdentifier(channel)
-        if let entry = peers[key], entry.channel === channel { return entry.der }
-        guard let peer = try await channel.nioSSL_peerCertificate().get() else { throw Self.noCertificate }
-        let der = ByteBuffer(bytes: try peer.toDERBytes())
-        if peers.count >= 20_000 { peers = peers.filter { $0.value.channel != nil } }
-        if peers.count >= 20_000 { peers.removeAll(keepingCapacity: true) }
-        peers[key] = PeerEntry(channel: channel, der: der)
-        return der
-    }
-
     /// The TLS handshake's check of a client certificate (NIOSSL's custom verification callback on the API
     /// listener): the leaf must chain to the issuing CA with EKU clientAuth and be within its validity.
     ///
     /// It replaces BoringSSL's own chain building, which verified the issuing CA's P-384 signature by the root on
     /// every handshake; a certificate that passed once is recognized by its exact DER bytes, so a device's later
     /// handshakes cost a dictionary lookup. Proof of possession of the key stays with TLS (CertificateVerify), and
-    /// revocation is checked per request by ``resolve(channel:now:)``.
+    /// revocation is checked per request by ``resolve(certificate:now:)``.
     public nonisolated func verificationCallback()
         -> @Sendable (
             [NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>
@@ -121,16 +102,22 @@ public actor DeviceIdentityResolver {
 struct DeviceIdentityMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
     let resolver: DeviceIdentityResolver
+    let certificates: any ClientCertificateSource
     let lastSeen: LastSeenRecorder
+    let clock: ServerClock
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        let device = try await resolver.resolve(channel: context.channel)
+        guard let der = try await certificates.certificate(for: request, context: context) else {
+            throw DeviceIdentityResolver.noCertificate
+        }
+        let now = clock.now()
+        let device = try await resolver.resolve(certificate: der, now: now)
         context.device = device
         context.logger[metadataKey: "device"] = "\(device.identity.deviceID)"
-        await lastSeen.saw(device.identity.deviceID, at: Date())
+        await lastSeen.saw(device.identity.deviceID, at: now)
         return try await next(request, context)
     }
 }

@@ -43,6 +43,10 @@ public struct LatchkeyServer {
     }
 
     /// Runs until SIGINT or SIGTERM. `announce` receives the lines to print once both listeners accept connections.
+    ///
+    /// Prepares the data directory (CA, server identity, ports, store, sink), builds both listeners from one
+    /// ``ServerDependencies`` value (``buildEnrollmentApplication(_:transport:onServerRunning:)``,
+    /// ``buildAPIApplication(_:transport:certificates:onServerRunning:)``) and runs them in one service group.
     public func run(announce: @escaping @Sendable (String) -> Void) async throws {
         let directory = options.dataDirectory
         var settings = options.settings
@@ -68,20 +72,16 @@ public struct LatchkeyServer {
                     store: store, directory: directory, bcryptCost: settings.bcryptCost)
                 announce("demo user alice: credentials in \(path)")
             }
-            let sink = try OutOfBandSinkFactory.make(
-                options.oob, outboxPath: directory.outboxPath, httpClient: httpClient)
-            let enrollment = try EnrollmentAuthority(
-                store: store, authority: authority, settings: settings, sink: sink, apiURL: apiURL, logger: logger)
-            let devices = try DeviceAuthority(store: store, authority: authority, settings: settings, apiURL: apiURL)
-            let lastSeen = LastSeenRecorder(store: store, logger: logger)
-            let resolver = DeviceIdentityResolver(authority: authority, store: store)
-            let checkpoints = AuditCheckpointWriter(
-                store: store, file: AuditCheckpointFile(path: directory.auditCheckpointsPath), logger: logger)
-            let chainPEM = authority.chainPEM
-
+            let dependencies = ServerDependencies(
+                store: store, authority: authority,
+                sink: try OutOfBandSinkFactory.make(
+                    options.oob, outboxPath: directory.outboxPath, httpClient: httpClient),
+                settings: settings, enrollURL: enrollURL, apiURL: apiURL,
+                auditCheckpointsPath: directory.auditCheckpointsPath, logger: logger)
             let ready = Readiness(expected: 2) {
                 let config = ClientConfig(
-                    enrollURL: enrollURL, apiURL: apiURL, pins: server.pins.map(\.description), caChain: chainPEM)
+                    enrollURL: enrollURL, apiURL: apiURL, pins: server.pins.map(\.description),
+                    caChain: authority.chainPEM)
                 do {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -96,43 +96,17 @@ public struct LatchkeyServer {
                 announce("config     \(directory.clientConfigPath)")
                 announce("ready")
             }
-            let headerLimit = TimeAmount.seconds(settings.headerTimeoutSeconds)
-            let bodyLimit = TimeAmount.seconds(settings.requestTimeoutSeconds)
-            let http1 = HTTP1Channel.Configuration(
-                additionalChannelHandlers: [RequestDeadline(headLimit: headerLimit, bodyLimit: bodyLimit)],
-                idleTimeout: .seconds(settings.idleTimeoutSeconds))
-            let enrollApp = Application(
-                router: EnrollmentRoutes.router(enrollment: enrollment, caChainPEM: chainPEM),
-                server: try .tls(
-                    .http1(configuration: http1),
-                    tlsConfiguration: ServerTLS.enrollment(server: server, authority: authority)),
-                configuration: .init(address: .hostname(settings.host, port: settings.enrollPort), serverName: nil),
-                onServerRunning: { _ in await ready.arrived() },
-                logger: logger)
-            let apiApp = Application(
-                router: APIRoutes.router(
-                    devices: devices, bank: DemoBank(store: store), resolver: resolver, lastSeen: lastSeen,
-                    signatures: SignatureMiddleware(store: store)),
-                server: try .tls(
-                    .http1(configuration: http1),
-                    configuration: TLSChannelConfiguration(
-                        tlsConfiguration: ServerTLS.api(server: server, authority: authority),
-                        customVerificationCallback: resolver.verificationCallback())),
-                configuration: .init(address: .hostname(settings.host, port: settings.apiPort), serverName: nil),
-                onServerRunning: { _ in await ready.arrived() },
-                logger: logger)
+            let enrollApp = try buildEnrollmentApplication(
+                dependencies, transport: .tls(server), onServerRunning: { await ready.arrived() })
+            let apiApp = try buildAPIApplication(
+                dependencies, transport: .tls(server), onServerRunning: { await ready.arrived() })
             var groupConfiguration = ServiceGroupConfiguration(
-                services: [
-                    .init(service: enrollApp), .init(service: apiApp),
-                    .init(service: lastSeen), .init(service: checkpoints),
-                ],
+                services: [.init(service: enrollApp), .init(service: apiApp)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
             // In-flight requests get this long after SIGTERM; then what is left is cancelled and the process exits.
             groupConfiguration.maximumGracefulShutdownDuration = .seconds(settings.shutdownGraceSeconds)
-            let group = ServiceGroup(configuration: groupConfiguration)
-            try await group.run()
-            await lastSeen.flush()
+            try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
             try? await httpClient.shutdown()
             try? await store.close()

@@ -31,7 +31,9 @@ struct JSONResponse<Body: Encodable & Sendable>: ResponseGenerator {
 
 /// The routes of the enrollment listener (TLS, server authentication only). Handlers decode, call, encode.
 enum EnrollmentRoutes {
-    static func router(enrollment: EnrollmentAuthority, caChainPEM: String) -> Router<LatchkeyRequestContext> {
+    static func router(enrollment: EnrollmentAuthority, caChainPEM: String, clock: ServerClock)
+        -> Router<LatchkeyRequestContext>
+    {
         let router = Router(context: LatchkeyRequestContext.self)
         router.add(middleware: EdgeMiddleware())
         router.get("/v1/health") { _, _ in JSONResponse(["status": "ok"]) }
@@ -43,13 +45,14 @@ enum EnrollmentRoutes {
         router.post("/v1/enrollments") { request, context in
             let body = try await BodyLimit.collect(request)
             let start = try StrictJSON.body(EnrollmentStartRequest.self, from: body)
-            return JSONResponse(.created, try await enrollment.start(start, clientAddress: context.clientAddress))
+            return JSONResponse(
+                .created, try await enrollment.start(start, clientAddress: context.clientAddress, now: clock.now()))
         }
         router.post("/v1/enrollments/:id/complete") { request, context in
             let id = try context.parameters.require("id")
             let body = try await BodyLimit.collect(request)
             let complete = try StrictJSON.body(EnrollmentCompleteRequest.self, from: body)
-            return JSONResponse(.created, try await enrollment.complete(enrollmentID: id, complete))
+            return JSONResponse(.created, try await enrollment.complete(enrollmentID: id, complete, now: clock.now()))
         }
         return router
     }
@@ -63,27 +66,30 @@ enum EnrollmentRoutes {
 /// refuses to run without verified evidence in its context.
 enum APIRoutes {
     static func router(
-        devices: DeviceAuthority, bank: DemoBank, resolver: DeviceIdentityResolver, lastSeen: LastSeenRecorder,
-        signatures: SignatureMiddleware
+        devices: DeviceAuthority, bank: DemoBank, identity: DeviceIdentityMiddleware, signatures: SignatureMiddleware,
+        clock: ServerClock
     ) -> Router<LatchkeyRequestContext> {
         let router = Router(context: LatchkeyRequestContext.self)
         router.add(middleware: EdgeMiddleware())
-        router.add(middleware: DeviceIdentityMiddleware(resolver: resolver, lastSeen: lastSeen))
+        router.add(middleware: identity)
         router.get("/v1/me") { _, context in JSONResponse(try await devices.me(try context.requireDevice())) }
         router.post("/v1/certificates/renew") { request, context in
             let body = try await BodyLimit.collect(request)
             let renew = try StrictJSON.body(RenewRequest.self, from: body)
-            return JSONResponse(.created, try await devices.renew(try context.requireDevice(), renew))
+            return JSONResponse(.created, try await devices.renew(try context.requireDevice(), renew, now: clock.now()))
         }
         router.get("/v1/devices") { _, context in JSONResponse(try await devices.devices(try context.requireDevice())) }
-        router.get("/v1/nonce") { _, context in JSONResponse(try await devices.nonce(try context.requireDevice())) }
+        router.get("/v1/nonce") { _, context in
+            JSONResponse(try await devices.nonce(try context.requireDevice(), now: clock.now()))
+        }
         router.get("/v1/accounts") { _, context in JSONResponse(try await bank.accounts(try context.requireDevice())) }
 
         let signed = router.group().add(middleware: signatures)
         signed.delete(RouterPath(SignedEndpoints.revokeDevice.hummingbirdPath)) { _, context in
             let evidence = try context.requireSignature()
             try await devices.revoke(
-                try context.requireDevice(), deviceID: try context.parameters.require("id"), evidence: evidence)
+                try context.requireDevice(), deviceID: try context.parameters.require("id"), evidence: evidence,
+                now: clock.now())
             return Response(status: .noContent)
         }
         signed.post(RouterPath(SignedEndpoints.transfer.hummingbirdPath)) { request, context in
@@ -92,7 +98,7 @@ enum APIRoutes {
             let transfer = try StrictJSON.body(TransferRequest.self, from: body)
             let outcome = try await bank.transfer(
                 try context.requireDevice(), transfer, evidence: evidence,
-                idempotencyKey: try IdempotencyKey.from(request.headers))
+                idempotencyKey: try IdempotencyKey.from(request.headers), now: clock.now())
             return JSONResponse(.created, outcome.response)
         }
         return router

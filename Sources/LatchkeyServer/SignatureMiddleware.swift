@@ -18,6 +18,7 @@ import _CryptoExtras
 struct SignatureMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
     let store: any LatchkeyStore
+    let clock: ServerClock
 
     static func refuse(_ code: ErrorCode, _ message: String) -> Refusal { Refusal(code, message) }
 
@@ -53,7 +54,8 @@ struct SignatureMiddleware: RouterMiddleware {
             parameters.algorithm == key.algorithm.rawValue
         else { throw Self.refuse(.signatureInvalid, "alg must match the device key") }
         guard let created = parameters.created else { throw Self.refuse(.signatureInvalid, "created is required") }
-        let now = Int(Date().timeIntervalSince1970)
+        let time = clock.now()
+        let now = Int(time.timeIntervalSince1970)
         guard created >= now - 300, created <= now + 60 else {
             throw Self.refuse(.signatureInvalid, "created must be within the last 5 minutes")
         }
@@ -91,7 +93,7 @@ struct SignatureMiddleware: RouterMiddleware {
         guard key.isValid(signature: received.signature, base: base) else {
             throw Self.refuse(.signatureInvalid, "the signature does not verify with this device's key")
         }
-        switch try await store.consumeNonce(value: nonce, deviceID: device.identity.deviceID, now: Date()) {
+        switch try await store.consumeNonce(value: nonce, deviceID: device.identity.deviceID, now: time) {
         case .consumed: break
         case .reused: throw Self.refuse(.nonceReused, "this nonce was already used")
         case .unknown, .expired: throw Self.refuse(.nonceInvalid, "the nonce is unknown, expired or not this device's")

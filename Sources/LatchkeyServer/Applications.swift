@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import LatchkeyPKI
+import LatchkeyStore
+import NIOCore
+import ServiceLifecycle
+
+/// The enrollment listener (TLS, server authentication only): health, the CA chain, enrollment start and completion.
+public func buildEnrollmentApplication(
+    _ dependencies: ServerDependencies, transport: ListenerTransport,
+    onServerRunning: @escaping @Sendable () async -> Void = {}
+) throws -> some ApplicationProtocol {
+    let settings = dependencies.settings
+    let enrollment = try EnrollmentAuthority(
+        store: dependencies.store, authority: dependencies.authority, settings: settings, sink: dependencies.sink,
+        apiURL: dependencies.apiURL, logger: dependencies.logger)
+    let router = EnrollmentRoutes.router(
+        enrollment: enrollment, caChainPEM: dependencies.authority.chainPEM, clock: dependencies.clock)
+    let server: HTTPServerBuilder
+    switch transport {
+    case .tls(let identity):
+        server = try .tls(
+            .http1(configuration: http1Configuration(settings)),
+            tlsConfiguration: ServerTLS.enrollment(server: identity, authority: dependencies.authority))
+    case .plain:
+        server = .http1(configuration: http1Configuration(settings))
+    }
+    return Application(
+        router: router, server: server,
+        configuration: .init(address: .hostname(settings.host, port: settings.enrollPort), serverName: nil),
+        onServerRunning: { _ in await onServerRunning() }, logger: dependencies.logger)
+}
+
+/// The API listener (mutual TLS in production): who am I, renewal, devices, nonces, the demo bank; every request
+/// from a verified, active device; the signed routes behind their signature check. It also runs the batched
+/// last-seen writer and the audit checkpoint writer.
+public func buildAPIApplication(
+    _ dependencies: ServerDependencies, transport: ListenerTransport,
+    certificates: any ClientCertificateSource = TLSPeerCertificateSource(),
+    onServerRunning: @escaping @Sendable () async -> Void = {}
+) throws -> some ApplicationProtocol {
+    let settings = dependencies.settings
+    let store = dependencies.store
+    let devices = try DeviceAuthority(
+        store: store, authority: dependencies.authority, settings: settings, apiURL: dependencies.apiURL)
+    let lastSeen = LastSeenRecorder(store: store, logger: dependencies.logger)
+    let resolver = DeviceIdentityResolver(authority: dependencies.authority, store: store)
+    let router = APIRoutes.router(
+        devices: devices, bank: DemoBank(store: store),
+        identity: DeviceIdentityMiddleware(
+            resolver: resolver, certificates: certificates, lastSeen: lastSeen, clock: dependencies.clock),
+        signatures: SignatureMiddleware(store: store, clock: dependencies.clock), clock: dependencies.clock)
+    var services: [any Service] = [lastSeen]
+    if let path = dependencies.auditCheckpointsPath {
+        services.append(
+            AuditCheckpointWriter(
+                store: store, file: AuditCheckpointFile(path: path), logger: dependencies.logger))
+    }
+    let server: HTTPServerBuilder
+    switch transport {
+    case .tls(let identity):
+        server = try .tls(
+            .http1(configuration: http1Configuration(settings)),
+            configuration: TLSChannelConfiguration(
+                tlsConfiguration: ServerTLS.api(server: identity, authority: dependencies.authority),
+                customVerificationCallback: resolver.verificationCallback()))
+    case .plain:
+        server = .http1(configuration: http1Configuration(settings))
+    }
+    return Application(
+        router: router, server: server,
+        configuration: .init(address: .hostname(settings.host, port: settings.apiPort), serverName: nil),
+        services: services, onServerRunning: { _ in await onServerRunning() }, logger: dependencies.logger)
+}
+
+/// HTTP/1 with the request deadlines (slow-loris defence) and the idle timeout of the settings.
+func http1Configuration(_ settings: ServerSettings) -> HTTP1Channel.Configuration {
+    HTTP1Channel.Configuration(
+        additionalChannelHandlers: [
+            RequestDeadline(
+                headLimit: .seconds(settings.headerTimeoutSeconds), bodyLimit: .seconds(settings.requestTimeoutSeconds))
+        ],
+        idleTimeout: .seconds(settings.idleTimeoutSeconds))
+}

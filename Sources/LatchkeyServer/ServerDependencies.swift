@@ -1,0 +1,54 @@
+import Foundation
+import LatchkeyPKI
+import LatchkeyStore
+import Logging
+
+/// The time the server acts at: the system clock in production, a settable one in tests (expiry without sleeping).
+public struct ServerClock: Sendable {
+    public let now: @Sendable () -> Date
+
+    public init(_ now: @escaping @Sendable () -> Date) {
+        self.now = now
+    }
+
+    public static let system = ServerClock { Date() }
+}
+
+/// Everything the two listeners are built from (the composition root's input): the store, the CA, the out-of-band
+/// sink, the settings, a clock, and the URLs the answers name. `LatchkeyServer.run` makes one from the data
+/// directory; a test makes one from a temporary store.
+public struct ServerDependencies: Sendable {
+    public var store: any LatchkeyStore
+    public var authority: CertificateAuthority
+    public var sink: any OutOfBandSink
+    public var settings: ServerSettings
+    public var clock: ServerClock
+    public var enrollURL: String
+    public var apiURL: String
+    /// Where `serve` keeps audit checkpoints; nil writes none (tests).
+    public var auditCheckpointsPath: String?
+    public var logger: Logger
+
+    public init(
+        store: any LatchkeyStore, authority: CertificateAuthority, sink: any OutOfBandSink,
+        settings: ServerSettings = ServerSettings(), clock: ServerClock = .system, enrollURL: String, apiURL: String,
+        auditCheckpointsPath: String? = nil, logger: Logger = Logger(label: "latchkey")
+    ) {
+        self.store = store
+        self.authority = authority
+        self.sink = sink
+        self.settings = settings
+        self.clock = clock
+        self.enrollURL = enrollURL
+        self.apiURL = apiURL
+        self.auditCheckpointsPath = auditCheckpointsPath
+        self.logger = logger
+    }
+}
+
+/// How a listener is served: TLS with the server identity (production), or plain HTTP/1 for in-process tests, whose
+/// router-level client never opens a socket.
+public enum ListenerTransport: Sendable {
+    case tls(ServerIdentity)
+    case plain
+}
