@@ -167,9 +167,12 @@ let package = Package(
         .testTarget(
             name: "LatchkeyServerTests",
             dependencies: [
-                "LatchkeyServer", "LatchkeyPKI", "LatchkeyTestSupport", "latchkey", "latchkey-bench",
+                "LatchkeyServer", "LatchkeyPKI", "LatchkeyProtocol", "LatchkeyStore", "LatchkeyClient",
+                "LatchkeyTestSupport", "latchkey", "latchkey-bench",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: []
         ),

@@ -112,12 +112,13 @@ public struct ReceivedSignature: Sendable {
     }
 }
 
-/// Signs a request as SPEC §5 says: `sig1` over `@method @path @query [content-digest]` with created, nonce, keyid, alg.
+/// Signs a request as SPEC §5 says: `sig1` over `@method @path @query [content-digest]` with created, nonce, keyid, alg;
+/// `covering` adds header fields that are sent and signed too (such as `Idempotency-Key`).
 public enum RequestSigner {
     /// The header fields to add to a request: `Content-Digest` (when there is a body), `Signature-Input`, `Signature`.
     public static func headers(
         method: String, target: String, body: Data?, nonce: String, keyID: String, signer: some MessageSigner,
-        created: Date = Date()
+        created: Date = Date(), covering extraFields: [(name: String, value: String)] = []
     ) throws -> [(String, String)] {
         var fields: [String: String] = [:]
         var components = ["@method", "@path", "@query"]
@@ -127,6 +128,11 @@ public enum RequestSigner {
             fields["content-digest"] = digest
             components.append("content-digest")
             result.append(("Content-Digest", digest))
+        }
+        for field in extraFields {
+            fields[field.name.lowercased()] = field.value
+            components.append(field.name.lowercased())
+            result.append((field.name, field.value))
         }
         let parameters = SignatureParameters(
             components: components, created: Int(created.timeIntervalSince1970), nonce: nonce, keyID: keyID,
