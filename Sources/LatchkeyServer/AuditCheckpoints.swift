@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyProtocol
 import LatchkeyStore
 import Logging
 import ServiceLifecycle

@@ -1,11 +1,11 @@
 import Foundation
 import LatchkeyStore
 
-/// The details of a `transfer.created` audit event: what moved, and the signed request that asked for it.
-///
-/// `audit verify` checks the signature over the stored request, and the transfers and balances in the database
-/// against these details, so a changed amount, payee or balance in the money tables is reported.
-struct TransferAuditDetails: Codable, Sendable, Equatable {
+/// The details of every audit event, one Codable type: each action fills the fields it has, the others stay out of
+/// the JSON. `audit verify` reads the same type back: signatures over stored requests, transfers against the money
+/// tables, opening balances.
+struct AuditDetails: Codable, Sendable, Equatable {
+    /// A transfer as it was made (`transfer.created`).
     struct Transfer: Codable, Sendable, Equatable {
         var id: String
         var userID: String
@@ -38,19 +38,7 @@ struct TransferAuditDetails: Codable, Sendable, Equatable {
         func matches(_ record: TransferRecord) -> Bool { self == Transfer(record) }
     }
 
-    var transfer: Transfer
-    var signature: SignatureEvidence
-    var idempotencyKey: String?
-
-    enum CodingKeys: String, CodingKey {
-        case transfer, signature
-        case idempotencyKey = "idempotency_key"
-    }
-}
-
-/// The details of a `user.created` event: the accounts opened with their first balances, from which `audit verify`
-/// recomputes every balance.
-struct UserCreatedAuditDetails: Codable, Sendable, Equatable {
+    /// An account opened with a user (`user.created`), from which balances are recomputed.
     struct Account: Codable, Sendable, Equatable {
         var id: String
         var currency: String
@@ -62,21 +50,33 @@ struct UserCreatedAuditDetails: Codable, Sendable, Equatable {
         }
     }
 
-    var username: String
-    var accounts: [Account]
-}
-
-/// The details of a `device.revoked` event made through the API: the signed request that asked for it.
-struct RevocationAuditDetails: Codable, Sendable, Equatable {
-    var reason: String
+    var username: String?
+    var accounts: [Account]?
+    var enrollmentID: String?
+    var deviceName: String?
+    var clientAddress: String?
+    var serial: String?
+    var previousSerial: String?
+    var key: String?
+    var reason: String?
+    var transfer: Transfer?
+    /// The signed request that asked for the action (transfers, revocations through the API).
     var signature: SignatureEvidence?
-}
+    var idempotencyKey: String?
 
-/// Audit details as compact JSON text with sorted keys (stable bytes for the chain).
-enum AuditJSON {
-    static func encode(_ value: some Encodable) -> String {
+    enum CodingKeys: String, CodingKey {
+        case username, accounts, serial, key, reason, transfer, signature
+        case enrollmentID = "enrollment_id"
+        case deviceName = "device_name"
+        case clientAddress = "client_address"
+        case previousSerial = "previous_serial"
+        case idempotencyKey = "idempotency_key"
+    }
+
+    /// Compact JSON with sorted keys (stable bytes for the chain); absent fields are left out.
+    var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "{}"
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
     }
 }

@@ -40,17 +40,19 @@ public struct AuditVerifier: Sendable {
         let trail = try await store.auditTrail()
         var breaks = AuditChain.verify(trail, key: key, checkpoints: checkpoints)
         var checked = 0
-        var audited: [String: TransferAuditDetails.Transfer] = [:]
-        var openings: [String: UserCreatedAuditDetails.Account] = [:]
+        var audited: [String: AuditDetails.Transfer] = [:]
+        var openings: [String: AuditDetails.Account] = [:]
         let decoder = JSONDecoder()
         for event in trail.events {
             let details = Data(event.entry.detailsJSON.utf8)
             switch event.entry.action {
             case "transfer.created":
                 let evidence: SignatureEvidence
-                if let transfer = try? decoder.decode(TransferAuditDetails.self, from: details) {
-                    evidence = transfer.signature
-                    audited[transfer.transfer.id] = transfer.transfer
+                if let recorded = try? decoder.decode(AuditDetails.self, from: details),
+                    let transfer = recorded.transfer, let signature = recorded.signature
+                {
+                    evidence = signature
+                    audited[transfer.id] = transfer
                 } else if let legacy = try? decoder.decode(SignatureEvidence.self, from: details) {
                     evidence = legacy
                 } else {
@@ -64,7 +66,7 @@ public struct AuditVerifier: Sendable {
                     checked += 1
                 }
             case "device.revoked":
-                if let revocation = try? decoder.decode(RevocationAuditDetails.self, from: details),
+                if let revocation = try? decoder.decode(AuditDetails.self, from: details),
                     let evidence = revocation.signature
                 {
                     if let problem = try await signatureProblem(evidence) {
@@ -74,8 +76,8 @@ public struct AuditVerifier: Sendable {
                     }
                 }
             case "user.created":
-                if let created = try? decoder.decode(UserCreatedAuditDetails.self, from: details) {
-                    for account in created.accounts { openings[account.id] = account }
+                if let created = try? decoder.decode(AuditDetails.self, from: details) {
+                    for account in created.accounts ?? [] { openings[account.id] = account }
                 }
             default:
                 break
@@ -92,8 +94,8 @@ public struct AuditVerifier: Sendable {
 
     /// The differences between the money tables and what the audit trail says happened.
     static func moneyProblems(
-        _ ledger: MoneyLedger, audited: [String: TransferAuditDetails.Transfer],
-        openings: [String: UserCreatedAuditDetails.Account], legacyDatabase: Bool
+        _ ledger: MoneyLedger, audited: [String: AuditDetails.Transfer],
+        openings: [String: AuditDetails.Account], legacyDatabase: Bool
     ) -> [String] {
         var problems: [String] = []
         var rows: Set<String> = []

@@ -13,6 +13,8 @@ public struct DeviceAuthority: Sendable {
     let store: any LatchkeyStore
     let authority: CertificateAuthority
     let policy: IssuancePolicy
+    let issuer: DeviceIssuer
+    let revocation: DeviceRevocation
     let settings: ServerSettings
     let apiURL: String
 
@@ -22,6 +24,8 @@ public struct DeviceAuthority: Sendable {
         self.store = store
         self.authority = authority
         self.policy = try IssuancePolicy(lifetime: settings.certificateLifetime)
+        self.issuer = try DeviceIssuer(store: store, authority: authority, lifetime: settings.certificateLifetime)
+        self.revocation = DeviceRevocation(store: store)
         self.settings = settings
         self.apiURL = apiURL
     }
@@ -44,21 +48,9 @@ public struct DeviceAuthority: Sendable {
             throw Refusal(.rateLimited, "too many renewals for this device; retry in an hour",
                 retryAfter: 3600)
         }
-        let accepted = try CSRIntake.accept(pem: request.csr)
-        let issued = try IssuedCertificate(
-            policy.issue(
-                accepted, deviceID: device.identity.deviceID, userID: device.identity.userID,
-                authority: authority, now: now))
-        let record = issued.record(deviceID: device.identity.deviceID)
-        try await store.storeRenewal(
-            certificate: record,
-            audit: AuditEntry(
-                time: now, actor: "device:\(device.identity.deviceID)", action: "certificate.renewed",
-                subject: device.identity.deviceID,
-                detailsJSON: JSONText.object([
-                    "previous_serial": device.identity.serial, "serial": record.serial, "key": accepted.keyDescription,
-                ])),
-            now: now)
+        let issued = try await issuer.renew(
+            deviceID: device.identity.deviceID, userID: device.identity.userID,
+            previousSerial: device.identity.serial, csr: request.csr, now: now)
         return issued.response(deviceID: device.identity.deviceID, authority: authority, apiURL: apiURL)
     }
 
@@ -77,12 +69,9 @@ public struct DeviceAuthority: Sendable {
         guard let target = try await store.device(id: deviceID), target.userID == device.identity.userID else {
             throw Refusal.notFound("no such device")
         }
-        _ = try await store.revokeDevice(
-            id: deviceID, reason: "revoked by device \(device.identity.deviceID)",
-            audit: AuditEntry(
-                time: now, actor: "device:\(device.identity.deviceID)", action: "device.revoked", subject: deviceID,
-                detailsJSON: AuditJSON.encode(RevocationAuditDetails(reason: "revoked by the user", signature: evidence))),
-            now: now)
+        try await revocation.revoke(
+            deviceID: deviceID, actor: "device:\(device.identity.deviceID)", reason: "revoked by the user",
+            signature: evidence, now: now)
     }
 
     func nonce(_ device: VerifiedDevice, now: Date = Date()) async throws -> NonceResponse {
@@ -142,8 +131,7 @@ public struct DemoBank: Sendable {
             id: "trf-" + UUID().uuidString.lowercased(), userID: device.identity.userID,
             deviceID: device.identity.deviceID, fromAccount: request.from, toAccount: request.to, amountCents: cents,
             currency: request.currency, createdAt: now)
-        let details = TransferAuditDetails(
-            transfer: .init(record), signature: evidence, idempotencyKey: idempotencyKey)
+        let details = AuditDetails(transfer: .init(record), signature: evidence, idempotencyKey: idempotencyKey)
         let claim = idempotencyKey.map {
             IdempotencyClaim(key: $0, requestSHA256: Hex.lowercase(SHA256.hash(data: evidence.bodyBytes ?? Data())))
         }
@@ -151,7 +139,7 @@ public struct DemoBank: Sendable {
             record,
             audit: AuditEntry(
                 time: now, actor: "device:\(device.identity.deviceID)", action: "transfer.created",
-                subject: record.id, detailsJSON: AuditJSON.encode(details)),
+                subject: record.id, detailsJSON: details.json),
             idempotency: claim)
         let made = outcome.transfer
         return (

@@ -20,7 +20,7 @@ import X509
 public struct EnrollmentAuthority: Sendable {
     let store: any LatchkeyStore
     let authority: CertificateAuthority
-    let policy: IssuancePolicy
+    let issuer: DeviceIssuer
     let codes: OneTimeCode
     let passwords: PasswordHasher
     let sink: any OutOfBandSink
@@ -35,7 +35,7 @@ public struct EnrollmentAuthority: Sendable {
     ) throws {
         self.store = store
         self.authority = authority
-        self.policy = try IssuancePolicy(lifetime: settings.certificateLifetime)
+        self.issuer = try DeviceIssuer(store: store, authority: authority, lifetime: settings.certificateLifetime)
         self.codes = try OneTimeCode(authority: authority)
         self.passwords = PasswordHasher(cost: settings.bcryptCost)
         self.throttle = LoginThrottle(
@@ -117,7 +117,7 @@ public struct EnrollmentAuthority: Sendable {
                 clientAddress: clientAddress, createdAt: now),
             audit: AuditEntry(
                 time: now, actor: "user:\(user.id)", action: "enrollment.started", subject: enrollmentID,
-                detailsJSON: JSONText.object(["device_name": deviceName, "client_address": clientAddress])))
+                detailsJSON: AuditDetails(deviceName: deviceName, clientAddress: clientAddress).json))
         // The message carries no text the requester chose (the device name): only the code and fixed words.
         do {
             try await sink.deliver(
@@ -158,11 +158,11 @@ public struct EnrollmentAuthority: Sendable {
             throw Refusal.notFound("no such enrollment")
         }
         switch enrollment.status {
-        case .completed: throw Refusal(StoreError(.enrollmentUsed, ""))
-        case .locked: throw Refusal(StoreError(.enrollmentLocked, ""))
-        case .expired: throw Refusal(StoreError(.enrollmentExpired, ""))
+        case .completed: throw Self.enrollmentUsed
+        case .locked: throw Self.enrollmentLocked
+        case .expired: throw Self.enrollmentExpired
         case .pending:
-            if enrollment.expiresAt <= now { throw Refusal(StoreError(.enrollmentExpired, "")) }
+            if enrollment.expiresAt <= now { throw Self.enrollmentExpired }
         }
         guard let user = try await store.user(id: enrollment.userID) else {
             throw Refusal.notFound("no such enrollment")
@@ -179,28 +179,12 @@ public struct EnrollmentAuthority: Sendable {
             logger.notice(
                 "wrong enrollment code",
                 metadata: ["enrollment": "\(enrollment.id)", "attempts": "\(outcome.attempts)"])
-            if outcome.locked { throw Refusal(StoreError(.enrollmentLocked, "")) }
+            if outcome.locked { throw Self.enrollmentLocked }
             let left = settings.maximumCodeAttempts - outcome.attempts
             throw Refusal(.codeInvalid, "the code is wrong; \(left) attempt\(left == 1 ? "" : "s") left")
         }
 
-        let accepted = try CSRIntake.accept(pem: request.csr)
-        let deviceID = "dev-" + UUID().uuidString.lowercased()
-        let issued = try IssuedCertificate(
-            policy.issue(
-                accepted, deviceID: deviceID, userID: user.id, authority: authority, now: now))
-        let record = issued.record(deviceID: deviceID)
-        try await store.completeEnrollment(
-            id: enrollment.id,
-            device: DeviceRecord(id: deviceID, userID: user.id, name: enrollment.deviceName, enrolledAt: now),
-            certificate: record,
-            audit: AuditEntry(
-                time: now, actor: "user:\(user.id)", action: "device.enrolled", subject: deviceID,
-                detailsJSON: JSONText.object([
-                    "enrollment_id": enrollment.id, "serial": record.serial, "key": accepted.keyDescription,
-                    "device_name": enrollment.deviceName,
-                ])),
-            now: now)
+        let (deviceID, issued) = try await issuer.completeEnrollment(enrollment, csr: request.csr, now: now)
         do {
             try await sink.deliver(
                 OutOfBandMessage(
@@ -212,6 +196,11 @@ public struct EnrollmentAuthority: Sendable {
         }
         return issued.response(deviceID: deviceID, authority: authority, apiURL: apiURL)
     }
+
+    static let enrollmentUsed = Refusal(.enrollmentUsed, "this enrollment was already completed")
+    static let enrollmentExpired = Refusal(.enrollmentExpired, "this enrollment expired; start a new one")
+    static let enrollmentLocked = Refusal(
+        .enrollmentLocked, "this enrollment is locked after too many wrong codes; start a new one")
 
     static func rateLimited(_ window: EnrollmentWindow, now: Date, what: String) -> Refusal {
         let oldest = window.oldest ?? now
@@ -236,81 +225,3 @@ public struct EnrollmentAuthority: Sendable {
     }
 }
 
-/// An issued certificate with its DER encoding, made once and shared by the stored record and the API answer.
-public struct IssuedCertificate {
-    public let certificate: Certificate
-    public let der: [UInt8]
-
-    public init(_ certificate: Certificate) throws {
-        var serializer = DER.Serializer()
-        try serializer.serialize(certificate)
-        self.certificate = certificate
-        self.der = serializer.serializedBytes
-    }
-
-    /// The store's record: hex serial, validity, SPKI SHA-256 and DER (base64).
-    public func record(deviceID: String) -> CertificateRecord {
-        CertificateRecord(
-            serial: SerialNumberGenerator.hex(certificate.serialNumber), deviceID: deviceID,
-            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter,
-            spkiSHA256: Hex.lowercase(SHA256.hash(data: SPKIPin.subjectPublicKeyInfoDER(certificate.publicKey))),
-            derBase64: Data(der).base64EncodedString())
-    }
-
-    /// The answer to a completed enrollment or a renewal.
-    func response(deviceID: String, authority: CertificateAuthority, apiURL: String) -> CertificateResponse {
-        CertificateResponse(
-            deviceID: deviceID, certificate: PEM.encode(der, label: "CERTIFICATE"), chain: authority.chainPEM,
-            notAfter: Timestamp.string(certificate.notValidAfter), apiURL: apiURL)
-    }
-}
-
-/// RFC 3339 timestamps in UTC, whole seconds, as the API writes them ("2026-11-29T03:50:00Z").
-///
-/// Made with `gmtime_r`: creating an `ISO8601DateFormatter` (ICU) per answer cost about a fifth of the server's CPU
-/// under keep-alive load.
-enum Timestamp {
-    static func string(_ date: Date, milliseconds: Bool = false) -> String {
-        let interval = date.timeIntervalSince1970
-        var seconds = time_t(interval.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(20)
-        func append(_ value: Int32, digits: Int) {
-            var divisor: Int32 = 1
-            for _ in 1..<digits { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                bytes.append(UInt8(0x30 + (rest / divisor) % 10))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
-        append(parts.tm_year + 1900, digits: 4)
-        bytes.append(0x2D)
-        append(parts.tm_mon + 1, digits: 2)
-        bytes.append(0x2D)
-        append(parts.tm_mday, digits: 2)
-        bytes.append(0x54)
-        append(parts.tm_hour, digits: 2)
-        bytes.append(0x3A)
-        append(parts.tm_min, digits: 2)
-        bytes.append(0x3A)
-        append(parts.tm_sec, digits: 2)
-        if milliseconds {
-            bytes.append(0x2E)
-            append(Int32(min(999, ((interval - interval.rounded(.down)) * 1000).rounded(.down))), digits: 3)
-        }
-        bytes.append(0x5A)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-/// Small JSON texts for audit details.
-enum JSONText {
-    static func object(_ fields: [String: String]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
-}

@@ -59,7 +59,7 @@ public struct UserAdministration: Sendable {
                 id: "acc-" + UUID().uuidString.lowercased().prefix(13), userID: user.id, name: name, currency: "EUR",
                 balanceCents: Money.cents("1000.00")!)
         }
-        let details = UserCreatedAuditDetails(
+        let details = AuditDetails(
             username: username,
             accounts: accounts.map { .init(id: $0.id, currency: $0.currency, balanceCents: $0.balanceCents) })
         do {
@@ -67,7 +67,7 @@ public struct UserAdministration: Sendable {
                 user, accounts: accounts,
                 audit: AuditEntry(
                     time: user.createdAt, actor: "operator", action: "user.created", subject: user.id,
-                    detailsJSON: AuditJSON.encode(details)))
+                    detailsJSON: details.json))
         } catch let error as StoreError where error.code == .usernameTaken {
             throw Refusal("the username '\(username)' is taken")
         }

@@ -126,25 +126,11 @@ struct CASignCommand: AsyncParsableCommand {
         }
         guard let bytes = FileManager.default.contents(atPath: csr) else { throw CommandFailure("cannot read \(csr)") }
         let authority = try data.directory.loadAuthority()
-        let accepted = try CSRIntake.accept(Array(bytes))
-        let policy = try IssuancePolicy(lifetime: lifetime)
-        let deviceID = "dev-" + UUID().uuidString.lowercased()
-        let pem = try await withStore(data) { store -> String in
-            guard let record = try await store.user(username: user) else {
-                throw CommandFailure("no user \(user) (add one with `latchkey user add`)")
-            }
-            let issued = try IssuedCertificate(
-                policy.issue(
-                    accepted, deviceID: deviceID, userID: record.id, authority: authority))
-            let stored = issued.record(deviceID: deviceID)
-            try await store.addDevice(
-                DeviceRecord(id: deviceID, userID: record.id, name: deviceName, enrolledAt: Date()),
-                certificate: stored,
-                audit: AuditEntry(
-                    time: Date(), actor: "operator", action: "device.issued", subject: deviceID,
-                    detailsJSON: "{\"serial\":\"\(stored.serial)\"}"))
-            return PEM.encode(issued.der, label: "CERTIFICATE")
+        let (deviceID, issued) = try await withStore(data) { store in
+            try await DeviceIssuer(store: store, authority: authority, lifetime: lifetime).issueForOperator(
+                username: user, deviceName: deviceName, csr: Array(bytes))
         }
+        let pem = issued.pem
         if let out {
             try SecureFile.write(pem, to: out, mode: 0o644, overwrite: true)
         } else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LatchkeyCommandLine
+import LatchkeyServer
 import LatchkeyStore
 
 /// `latchkey device ...`: enrolled devices and revocation.
@@ -46,13 +47,7 @@ struct DeviceRevokeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let changed = try await withStore(data) { store in
-            try await store.revokeDevice(
-                id: deviceID, reason: reason,
-                audit: AuditEntry(
-                    time: Date(), actor: "operator", action: "device.revoked", subject: deviceID,
-                    detailsJSON: String(
-                        decoding: try JSONSerialization.data(withJSONObject: ["reason": reason]), as: UTF8.self)),
-                now: Date())
+            try await DeviceRevocation(store: store).revoke(deviceID: deviceID, actor: "operator", reason: reason)
         }
         print(changed ? "revoked \(deviceID)" : "\(deviceID) was already revoked")
     }

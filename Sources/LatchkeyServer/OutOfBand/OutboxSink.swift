@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyProtocol
 
 #if canImport(Glibc)
     import Glibc

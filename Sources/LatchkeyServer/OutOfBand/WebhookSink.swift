@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LatchkeyProtocol
 import LatchkeyPKI
 
 /// Posts each message as JSON to the bank's gateway, signed with HMAC-SHA256 over the exact body.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import LatchkeyServer
+import LatchkeyProtocol
 
 @Suite struct TimestampTests {
     /// The gmtime_r formatter writes what Foundation's ISO 8601 formatter writes, with and without milliseconds.
