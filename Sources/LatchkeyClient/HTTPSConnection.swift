@@ -106,12 +106,13 @@ final class HTTPSConnection: Sendable {
         head.headers.add(name: "User-Agent", value: "LatchkeyClient/1")
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
+        let request = head
         let channel = self.channel
         let collector = self.collector
         let timeout = requestTimeout
         loop.execute {
             collector.value.pending.append(promise)
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            channel.write(HTTPClientRequestPart.head(request), promise: nil)
             if let body, !body.isEmpty {
                 channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
             }

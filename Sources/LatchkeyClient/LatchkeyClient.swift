@@ -30,9 +30,29 @@ public actor LatchkeyClient {
 
     /// Enrolls a new device: starts with the password, asks `code` for the out-of-band code, completes with a CSR
     /// of the device key, and stores certificate, chain and state in `directory`.
+    ///
+    /// Guarantees: a key file this call created is removed again if the enrollment fails, so a failed attempt leaves
+    /// no unused key behind.
     public static func enroll(
         directory: String, enrollURL: String, pins: [String], pinsExpire: Date? = nil, caChain: String? = nil,
         username: String, password: String, deviceName: String, keyStore: (any DeviceKeyStore)? = nil,
+        code: @Sendable (EnrollmentStartResponse) async throws -> String
+    ) async throws -> LatchkeyClient {
+        let keyPath = FileKeyStore(directory: directory).keyPath
+        let ownsNewKey = keyStore == nil && !FileManager.default.fileExists(atPath: keyPath)
+        do {
+            return try await performEnrollment(
+                directory: directory, enrollURL: enrollURL, pins: pins, pinsExpire: pinsExpire, caChain: caChain,
+                username: username, password: password, deviceName: deviceName, keyStore: keyStore, code: code)
+        } catch {
+            if ownsNewKey { try? FileManager.default.removeItem(atPath: keyPath) }
+            throw error
+        }
+    }
+
+    private static func performEnrollment(
+        directory: String, enrollURL: String, pins: [String], pinsExpire: Date?, caChain: String?,
+        username: String, password: String, deviceName: String, keyStore: (any DeviceKeyStore)?,
         code: @Sendable (EnrollmentStartResponse) async throws -> String
     ) async throws -> LatchkeyClient {
         try FileManager.default.createDirectory(

@@ -15,14 +15,18 @@ struct ClientCommand: AsyncParsableCommand {
 }
 
 struct DeviceDirectoryOptions: ParsableArguments {
-    @Option(name: .customLong("device-dir"), help: "The device directory (default ./latchkey-device).")
+    @Option(name: .customLong("device-dir"), help: "The device directory: key, certificate, chain, pins, URLs.")
     var deviceDir = "./latchkey-device"
 }
 
-/// Runs a client operation and reports a ClientError as one line, exit 1.
-func clientOperation<R>(_ body: () async throws -> R) async throws -> R {
+/// Runs a client operation and reports a ClientError as one line, exit 1; `directory` names the device directory
+/// in the message when no device is enrolled there.
+func clientOperation<R>(directory: String? = nil, _ body: () async throws -> R) async throws -> R {
     do {
         return try await body()
+    } catch ClientError.notEnrolled where directory != nil {
+        throw CommandFailure(
+            "no enrolled device in \(directory ?? "") (run `latchkey client enroll --device-dir \(directory ?? "")` first)")
     } catch let error as ClientError {
         throw CommandFailure(error.description)
     }
@@ -42,8 +46,9 @@ struct ClientEnrollCommand: AsyncParsableCommand {
     @Option(name: .customLong("pin"), help: "A server pin, sha256/BASE64 (at least two: current and backup).")
     var pins: [String] = []
     @Option(help: "A client-config.json (replaces --server and --pin).") var config: String?
-    @Option var username: String
-    @Option(name: .customLong("device-name")) var deviceName = "cli"
+    @Option(help: "The account to enroll this device for.") var username: String
+    @Option(name: .customLong("device-name"), help: "The name the account's device list shows (up to 64 bytes).")
+    var deviceName = "cli"
     @Flag(name: .customLong("password-stdin"), help: "Read the password from the first line of standard input.")
     var passwordStdin = false
     @Option(help: "The one-time code, if already known.") var code: String?
@@ -124,7 +129,7 @@ struct ClientCallCommand: AsyncParsableCommand {
     func run() async throws {
         let method = words.count == 2 ? words[0].uppercased() : "GET"
         let path = words.last!
-        let result = try await clientOperation {
+        let result = try await clientOperation(directory: device.deviceDir) {
             let client = try LatchkeyClient(directory: device.deviceDir)
             let response = try await client.call(
                 method, path, body: data.map { Data($0.utf8) }, sign: sign ? true : nil)
@@ -145,7 +150,7 @@ struct ClientRenewCommand: AsyncParsableCommand {
     @OptionGroup var device: DeviceDirectoryOptions
 
     func run() async throws {
-        let status = try await clientOperation {
+        let status = try await clientOperation(directory: device.deviceDir) {
             let client = try LatchkeyClient(directory: device.deviceDir)
             try await client.renew()
             return try await client.status()
@@ -162,7 +167,9 @@ struct ClientStatusCommand: AsyncParsableCommand {
     @OptionGroup var device: DeviceDirectoryOptions
 
     func run() async throws {
-        let status = try await clientOperation { try await LatchkeyClient(directory: device.deviceDir).status() }
+        let status = try await clientOperation(directory: device.deviceDir) {
+            try await LatchkeyClient(directory: device.deviceDir).status()
+        }
         let formatter = ISO8601DateFormatter()
         print("device    \(status.deviceID)")
         print("user      \(status.username)")

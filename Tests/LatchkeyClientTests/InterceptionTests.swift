@@ -132,9 +132,10 @@ import X509
 
     @Test func theCLIPrintsOneLineNamingHostExpectedAndSeenPins() throws {
         let interceptor = try selfSignedInterceptor()
+        let victim = try Shell.temporaryDirectory("cli-victim")
         let result = try Shell.run(
             [
-                Shell.latchkeyBinary, "client", "enroll", "--device-dir", try Shell.temporaryDirectory("cli-victim"),
+                Shell.latchkeyBinary, "client", "enroll", "--device-dir", victim,
                 "--server", "https://127.0.0.1:\(interceptor.port)", "--pin", server.pins[0], "--pin", server.pins[1],
                 "--username", "alice", "--password-stdin", "--code", "00000000",
             ], stdin: Data("secret-password\n".utf8))
@@ -145,6 +146,19 @@ import X509
         #expect(result.stderr.contains(server.pins[0]) && result.stderr.contains(server.pins[1]))
         #expect(result.stderr.contains("saw sha256/"))
         #expect(!interceptor.received.contains("secret-password"))
+        // A failed enrollment leaves no key of its own behind.
+        #expect(!FileManager.default.fileExists(atPath: victim + "/device.key"))
+    }
+
+    /// A call without an enrolled device says which directory it looked in; help shows each default once.
+    @Test func theCLINamesTheDeviceDirectoryItLookedIn() throws {
+        let missing = try Shell.temporaryDirectory("no-device") + "/nothing-here"
+        let result = try Shell.run([Shell.latchkeyBinary, "client", "call", "GET", "/v1/me", "--device-dir", missing])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(missing), "\(result.stderr)")
+        let help = try Shell.run([Shell.latchkeyBinary, "client", "enroll", "--help"]).stdout
+        #expect(help.components(separatedBy: "./latchkey-device").count == 2, "\(help)")
+        #expect(help.contains("The account to enroll this device for"))
     }
 
     /// OkHttp's CVE-2016-2402 class: the interceptor sends its own leaf and then the real server certificate, which

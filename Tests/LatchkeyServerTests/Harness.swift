@@ -8,6 +8,12 @@ let sharedServer: ServerProcess = try! ServerProcess(arguments: ["--demo"])
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures").path
 
+/// Whether a test that needs the Python tool of `variable` should run: when the variable is set, and always in CI
+/// (where a missing tool then fails). Locally without it the test shows as skipped, not passed.
+func pythonToolRuns(_ variable: String) -> Bool {
+    ProcessInfo.processInfo.environment[variable] != nil || TestDatabases.isCI
+}
+
 /// The Python named by `variable` (a venv with an outside test tool such as sslyze or schemathesis), or nil: locally
 /// the test is then skipped with a notice, in CI (`CI=true`) the absence is recorded as a failure.
 func pythonTool(_ variable: String, for purpose: String) -> String? {
