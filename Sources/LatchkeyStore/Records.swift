@@ -1,5 +1,15 @@
 import Foundation
 
+/// Whether a user may enroll and use devices.
+public enum UserStatus: String, Sendable, Equatable, Codable {
+    case active, disabled
+}
+
+/// Whether a device may call the API; a revoked device never becomes active again.
+public enum DeviceStatus: String, Sendable, Equatable, Codable {
+    case active, revoked
+}
+
 /// A user account. `passwordHash` is a bcrypt or KDF string made by the server, never a password.
 public struct UserRecord: Sendable, Equatable {
     public let id: String
@@ -7,13 +17,13 @@ public struct UserRecord: Sendable, Equatable {
     public let passwordHash: String
     public let phone: String
     public let email: String?
-    public let status: String
+    public let status: UserStatus
     /// Wrong one-time codes over all of this user's enrollments since the last operator reset.
     public let failedCodeAttempts: Int
     public let createdAt: Date
 
     public init(
-        id: String, username: String, passwordHash: String, phone: String, email: String?, status: String = "active",
+        id: String, username: String, passwordHash: String, phone: String, email: String?, status: UserStatus = .active,
         failedCodeAttempts: Int = 0, createdAt: Date
     ) {
         self.id = id
@@ -32,14 +42,15 @@ public struct DeviceRecord: Sendable, Equatable {
     public let id: String
     public let userID: String
     public let name: String
-    public let status: String
+    public let status: DeviceStatus
     public let enrolledAt: Date
     public let lastSeenAt: Date?
     public let revokedAt: Date?
     public let revocationReason: String?
 
     public init(
-        id: String, userID: String, name: String, status: String = "active", enrolledAt: Date, lastSeenAt: Date? = nil,
+        id: String, userID: String, name: String, status: DeviceStatus = .active, enrolledAt: Date,
+        lastSeenAt: Date? = nil,
         revokedAt: Date? = nil, revocationReason: String? = nil
     ) {
         self.id = id
@@ -84,10 +95,10 @@ public struct CertificateStatus: Sendable, Equatable {
     public let userID: String
     public let notAfter: Date
     public let certificateRevokedAt: Date?
-    public let deviceStatus: String
+    public let deviceStatus: DeviceStatus
     /// The owner's username and status, read in the same query so a request needs no second one.
     public let username: String
-    public let userStatus: String
+    public let userStatus: UserStatus
 }
 
 /// An enrollment: started with a password, completed with the out-of-band code and a CSR.

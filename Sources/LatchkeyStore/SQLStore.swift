@@ -170,7 +170,7 @@ public final class SQLStore: LatchkeyStore {
                     """
                     INSERT INTO users (id, username, password_hash, phone, email, status, failed_code_attempts, created_at)
                     VALUES (\(bind: user.id), \(bind: user.username), \(bind: user.passwordHash), \(bind: user.phone),
-                      \(bind: user.email), \(bind: user.status), \(bind: Int64(user.failedCodeAttempts)),
+                      \(bind: user.email), \(bind: user.status.rawValue), \(bind: Int64(user.failedCodeAttempts)),
                       \(bind: Self.millis(user.createdAt)))
                     ON CONFLICT (username) DO NOTHING RETURNING id
                     """
@@ -201,7 +201,7 @@ public final class SQLStore: LatchkeyStore {
             passwordHash: try row.decode(column: "password_hash", as: String.self),
             phone: try row.decode(column: "phone", as: String.self),
             email: try row.decode(column: "email", as: String?.self),
-            status: try row.decode(column: "status", as: String.self),
+            status: UserStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .disabled,
             failedCodeAttempts: Int(try row.decode(column: "failed_code_attempts", as: Int64.self)),
             createdAt: date(try row.decode(column: "created_at", as: Int64.self)))
     }
@@ -444,7 +444,7 @@ public final class SQLStore: LatchkeyStore {
         try await db.raw(
             """
             INSERT INTO devices (id, user_id, name, status, enrolled_at, last_seen_at, revoked_at, revocation_reason)
-            VALUES (\(bind: d.id), \(bind: d.userID), \(bind: d.name), \(bind: d.status), \(bind: millis(d.enrolledAt)),
+            VALUES (\(bind: d.id), \(bind: d.userID), \(bind: d.name), \(bind: d.status.rawValue), \(bind: millis(d.enrolledAt)),
               \(bind: d.lastSeenAt.map(millis)), \(bind: d.revokedAt.map(millis)), \(bind: d.revocationReason))
             """
         ).run()
@@ -502,9 +502,9 @@ public final class SQLStore: LatchkeyStore {
                 userID: try row.decode(column: "user_id", as: String.self),
                 notAfter: Self.date(try row.decode(column: "not_after", as: Int64.self)),
                 certificateRevokedAt: Self.date(try row.decode(column: "revoked_at", as: Int64?.self)),
-                deviceStatus: try row.decode(column: "status", as: String.self),
+                deviceStatus: DeviceStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .revoked,
                 username: try row.decode(column: "username", as: String.self),
-                userStatus: try row.decode(column: "user_status", as: String.self))
+                userStatus: UserStatus(rawValue: try row.decode(column: "user_status", as: String.self)) ?? .disabled)
         }
     }
 
@@ -546,7 +546,7 @@ public final class SQLStore: LatchkeyStore {
             id: try row.decode(column: "id", as: String.self),
             userID: try row.decode(column: "user_id", as: String.self),
             name: try row.decode(column: "name", as: String.self),
-            status: try row.decode(column: "status", as: String.self),
+            status: DeviceStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .revoked,
             enrolledAt: date(try row.decode(column: "enrolled_at", as: Int64.self)),
             lastSeenAt: date(try row.decode(column: "last_seen_at", as: Int64?.self)),
             revokedAt: date(try row.decode(column: "revoked_at", as: Int64?.self)),

@@ -55,7 +55,7 @@ struct UserListCommand: AsyncParsableCommand {
         let users = try await withStore(data) { try await $0.users() }
         print("USERNAME\tID\tPHONE\tSTATUS\tWRONG_CODES")
         for user in users {
-            print("\(user.username)\t\(user.id)\t\(user.phone)\t\(user.status)\t\(user.failedCodeAttempts)")
+            print("\(user.username)\t\(user.id)\t\(user.phone)\t\(user.status.rawValue)\t\(user.failedCodeAttempts)")
         }
     }
 }

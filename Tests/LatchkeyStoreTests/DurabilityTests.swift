@@ -35,7 +35,7 @@ import Testing
         let certificate = try await store.certificate(serial: String(parts[2]))
         let trail = try await store.auditTrail()
         try await store.close()
-        #expect(device?.status == "active")
+        #expect(device?.status == .active)
         #expect(certificate?.deviceID == String(parts[1]))
         #expect(
             AuditChain.verify(trail, key: probeKey).isEmpty)

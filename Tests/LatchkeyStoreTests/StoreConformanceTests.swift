@@ -177,13 +177,13 @@ import Testing
             try await first.completeEnrollment(
                 id: enrollment.id, device: device, certificate: certificate, audit: audit("enroll"), now: Date())
             let before = try #require(try await second.certificateStatus(serial: certificate.serial))
-            #expect(before.deviceStatus == "active")
+            #expect(before.deviceStatus == .active)
             #expect(before.certificateRevokedAt == nil)
             #expect(before.userID == user.id)
             #expect(try await first.revokeDevice(id: device.id, reason: "lost", audit: audit("revoke"), now: Date()))
             // No cache: the very next lookup through the other instance sees it.
             let after = try #require(try await second.certificateStatus(serial: certificate.serial))
-            #expect(after.deviceStatus == "revoked")
+            #expect(after.deviceStatus == .revoked)
             #expect(after.certificateRevokedAt != nil)
             #expect(
                 try await second.revokeDevice(id: device.id, reason: "again", audit: audit("revoke"), now: Date())

@@ -57,7 +57,7 @@ public struct DeviceAuthority: Sendable {
     func devices(_ device: VerifiedDevice) async throws -> [DeviceInfo] {
         try await store.devices(userID: device.identity.userID).map { record in
             DeviceInfo(
-                deviceID: record.id, name: record.name, status: record.status,
+                deviceID: record.id, name: record.name, status: record.status.rawValue,
                 enrolledAt: Timestamp.string(record.enrolledAt),
                 lastSeenAt: record.lastSeenAt.map { Timestamp.string($0) },
                 current: record.id == device.identity.deviceID)

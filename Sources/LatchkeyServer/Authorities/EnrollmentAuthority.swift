@@ -84,7 +84,7 @@ public struct EnrollmentAuthority: Sendable {
         let verified = try await NIOThreadPool.singleton.runIfActive {
             hasher.verify(password, storedHash: storedHash)
         }
-        guard verified, let user, user.status == "active" else {
+        guard verified, let user, user.status == .active else {
             let failures = try await throttle.recordFailure(username: request.username, now: now)
             if let user, failures.count == settings.passwordBackoffAfter || failures.count == settings.passwordLockAfter {
                 await notify(

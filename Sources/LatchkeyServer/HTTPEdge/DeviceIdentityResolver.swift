@@ -43,13 +43,13 @@ public actor DeviceIdentityResolver {
         else {
             throw Refusal(.certificateUnknown, "the client certificate is not known to this server")
         }
-        if status.deviceStatus != "active" {
+        if status.deviceStatus != .active {
             throw Refusal(.deviceRevoked, "this device was revoked")
         }
         if status.certificateRevokedAt != nil {
             throw Refusal(.certificateRevoked, "this certificate was revoked (renewed or withdrawn)")
         }
-        if status.userStatus != "active" {
+        if status.userStatus != .active {
             throw Refusal(.deviceRevoked, "the account of this device is disabled")
         }
         return VerifiedDevice(identity: identity, certificate: certificate, username: status.username)
