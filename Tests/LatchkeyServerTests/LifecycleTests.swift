@@ -63,26 +63,6 @@ import Testing
             #expect(server.stop(signal: signal) == 0)
         }
     }
-
-    @Test func anExpiredEnrollmentIsGoneAndStartsAreRateLimited() throws {
-        let server = try ServerProcess(arguments: ["--demo", "--code-lifetime", "2s", "--enroll-limit-address", "2"])
-        defer { server.stop() }
-        let user = try TestUser.add(server)
-        let first = try OutsideDevice.start(server, username: user.username, password: user.password)
-        let id = try #require(first.json?["enrollment_id"] as? String)
-        let code = try server.code(to: user.phone)
-        Thread.sleep(forTimeInterval: 2.5)
-        let (csr, _) = try OutsideDevice.makeCSR(in: try Shell.temporaryDirectory())
-        let late = try OutsideDevice.complete(server, id: id, code: code, csr: csr)
-        #expect(late.status == 410)
-        #expect(late.errorCode == "enrollment_expired")
-        #expect(try OutsideDevice.start(server, username: user.username, password: user.password).status == 201)
-        let limited = try OutsideDevice.start(server, username: user.username, password: user.password)
-        #expect(limited.status == 429)
-        #expect(limited.errorCode == "rate_limited")
-        let retryAfter = try #require(limited.headers["retry-after"].flatMap { Int($0) })
-        #expect(retryAfter > 3000 && retryAfter <= 3600)
-    }
 }
 
 enum SecureFileMode {

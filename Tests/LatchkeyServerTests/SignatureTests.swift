@@ -76,16 +76,6 @@ import Testing
         #expect(balance?.first?["balance"] as? String == "999.00")
     }
 
-    @Test func anExpiredNonceIsRefused() throws {
-        let server = try ServerProcess(arguments: ["--nonce-lifetime", "1s"])
-        defer { server.stop() }
-        let device = try OutsideDevice.enroll(server, user: try TestUser.add(server))
-        let nonce = try device.nonce(server)
-        Thread.sleep(forTimeInterval: 1.5)
-        let late = try device.signedCall(
-            server, "POST", "/v1/transfers", body: try transferBodyOn(server, device), nonce: nonce)
-        #expect(late.errorCode == "nonce_invalid")
-    }
 
     func transferBodyOn(_ server: ServerProcess, _ device: OutsideDevice) throws -> String {
         let accounts =

@@ -40,7 +40,12 @@ import X509
             ).code == .badRequest)
         let huge = Data(repeating: 0x20, count: (1 << 20) + 10)
         #expect(try await c.send(c.enroll, .post, "/v1/enrollments", body: huge).code == .bodyTooLarge)
-        #expect(try await c.start((user.username, "wrong-password", user.phone)).code == .invalidCredentials)
+        // An unknown user and a wrong password get the same answer.
+        let wrongPassword = try await c.start((user.username, "wrong-password", user.phone))
+        let unknownUser = try await c.start(("nobody-here", "wrong-password", user.phone))
+        #expect(wrongPassword.code == .invalidCredentials && unknownUser.status == wrongPassword.status)
+        #expect(wrongPassword.json?["message"] as? String == unknownUser.json?["message"] as? String)
+        #expect(Set(wrongPassword.json?.keys ?? [:].keys) == Set(unknownUser.json?.keys ?? [:].keys))
 
         let started = try await c.start(user)
         #expect(started.status == .created)
@@ -86,6 +91,15 @@ import X509
         #expect(
             try await complete(code: try c.server.code(to: other.phone), csr: csr, id: third).code
                 == .enrollmentExpired)
+    }
+
+    static func enrollmentRateLimit(_ c: Clients) async throws {
+        let user = try await c.server.addUser()
+        for _ in 0..<c.server.dependencies.settings.enrollLimitPerAccount { _ = try await c.start(user) }
+        let limited = try await c.start(user)
+        #expect(limited.code == .rateLimited)
+        let retryAfter = try #require(limited.headers[.retryAfter].flatMap { Int($0) })
+        #expect(retryAfter > 3000 && retryAfter <= 3600)
     }
 
     static func passwordLimits(_ c: Clients) async throws {
@@ -166,6 +180,12 @@ import X509
         #expect(try await transfer(c.transferBody(from: from, amount: "5000.00")).code == .insufficientFunds)
         #expect(try await transfer(c.transferBody(from: from, to: "DE89370400440532013001")).code == .ibanInvalid)
         #expect(try await transfer(c.transferBody(from: from, amount: "-1")).code == .badRequest)
+        let own = try #require(accounts.last?["id"] as? String)
+        let moved = try await transfer(c.transferBody(from: from, to: own, amount: "12.34"))
+        #expect(moved.status == .created && moved.json?["balance"] as? String == "987.66", "\(moved.text)")
+        #expect(try await transfer(c.json(["from": from, "to": own, "amount": 1.5, "currency": "EUR"])).code == .badRequest)
+        #expect(try await c.accounts(device).last?["balance"] as? String == "1012.34")
+        _ = try await transfer(c.transferBody(from: own, to: from, amount: "12.34"))
         let key = [(name: "Idempotency-Key", value: "k-1")]
         let retried = try c.transferBody(from: from, to: theirs, amount: "2.50")
         let first = try await transfer(retried, covering: key)
@@ -223,6 +243,10 @@ import X509
 
     @Test func theEnrollmentListener() async throws {
         try await InProcessServer.make().run { try await Self.enrollmentRoutes($0) }
+    }
+
+    @Test func enrollmentStartsAreLimitedPerAccount() async throws {
+        try await InProcessServer.make().run { try await Self.enrollmentRateLimit($0) }
     }
 
     @Test func failedPasswordsWaitThenLock() async throws {
