@@ -179,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "LatchkeyClientTests",
             dependencies: [
-                "LatchkeyClient", "LatchkeyPKI", "LatchkeyTestSupport", "latchkey",
+                "LatchkeyClient", "LatchkeyPKI", "LatchkeyProtocol", "LatchkeyTestSupport", "latchkey",
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),

@@ -44,6 +44,8 @@ public protocol DeviceKeyStore: Sendable {
     func currentKey() throws -> DeviceKey
     /// A new key kept beside the current one until promoted.
     func makePendingKey() throws -> DeviceKey
+    /// The pending key, if a renewal left one.
+    func pendingKey() throws -> DeviceKey?
     /// Makes the pending key current (after its certificate was stored).
     func promotePendingKey() throws
     /// The TLS identity form of the current key (PEM), for presenting the client certificate.

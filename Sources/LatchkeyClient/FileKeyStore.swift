@@ -29,6 +29,11 @@ public struct FileKeyStore: DeviceKeyStore {
         return DeviceKey(key)
     }
 
+    public func pendingKey() throws -> DeviceKey? {
+        guard FileManager.default.fileExists(atPath: pendingPath) else { return nil }
+        return DeviceKey(try load(pendingPath))
+    }
+
     public func promotePendingKey() throws {
         _ = try load(pendingPath)
         guard rename(pendingPath, keyPath) == 0 else { throw ClientError.keyFile("cannot replace \(keyPath)") }

@@ -224,6 +224,11 @@ public actor LatchkeyClient {
         else { return }
         if let key = try? keyStore.currentKey(), key.privateKey.publicKey == certificate.publicKey {
             _ = rename(pendingCertificate, directory + "/device.pem")
+        } else if let pending = try? keyStore.pendingKey(), pending.privateKey.publicKey == certificate.publicKey {
+            // Interrupted after the server issued the certificate (and revoked the old one) but before the key was
+            // promoted: promote it now, or the device would be left with a revoked certificate.
+            try keyStore.promotePendingKey()
+            _ = rename(pendingCertificate, directory + "/device.pem")
         } else {
             try? FileManager.default.removeItem(atPath: pendingCertificate)
         }

@@ -28,6 +28,10 @@
             return try key(from: created.dataRepresentation)
         }
 
+        public func pendingKey() throws -> DeviceKey? {
+            try read(account: "pending").map { try key(from: $0) }
+        }
+
         public func promotePendingKey() throws {
             guard let pending = try read(account: "pending") else { throw ClientError.keyFile("no pending key") }
             try write(pending, account: "current")

@@ -18,7 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
     )
 }
 
-/// `latchkey bench issue`: in-process issuances per second on one core vs the ECDSA P-256 limit of `openssl speed`.
+/// `latchkey-bench issue`: in-process issuances per second on one core vs the ECDSA P-256 limit of `openssl speed`.
 struct BenchIssueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "issue",
@@ -26,7 +26,7 @@ struct BenchIssueCommand: AsyncParsableCommand {
         discussion: """
             The limit is 1 / (1/sign + 1/verify) from `openssl speed -seconds S ecdsap256`: issuing costs one \
             verification (the CSR) and one signature (the certificate). Run with a release build: \
-            `swift run -c release latchkey bench issue`.
+            `swift run -c release latchkey-bench issue`.
             """
     )
 
@@ -57,7 +57,7 @@ struct BenchIssueCommand: AsyncParsableCommand {
         print(
             String(
                 format:
-                    "| P1 issuances/s, one core | %.0f | %.0f (openssl sign %.0f/s, verify %.0f/s) | %.2f | latchkey bench issue; openssl speed -seconds %d ecdsap256 |",
+                    "| P1 issuances/s, one core | %.0f | %.0f (openssl sign %.0f/s, verify %.0f/s) | %.2f | latchkey-bench issue; openssl speed -seconds %d ecdsap256 |",
                 rate, limit, speed.sign, speed.verify, rate / limit, opensslSeconds))
     }
 

@@ -5,7 +5,7 @@ import LatchkeyCommandLine
 import LatchkeyClient
 import LatchkeyProtocol
 
-/// `latchkey bench sign`: signature verifications per second in process vs `openssl speed`, and signed transfers
+/// `latchkey-bench sign`: signature verifications per second in process vs `openssl speed`, and signed transfers
 /// per second end to end with an enrolled device.
 struct BenchSignCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +52,7 @@ struct BenchSignCommand: AsyncParsableCommand {
         print(
             String(
                 format:
-                    "| verifications/s, one core | %.0f | %.0f (openssl verify) | %.2f | latchkey bench sign; openssl speed -seconds %d ecdsap256 |",
+                    "| verifications/s, one core | %.0f | %.0f (openssl verify) | %.2f | latchkey-bench sign; openssl speed -seconds %d ecdsap256 |",
                 rate, speed.verify, rate / speed.verify, opensslSeconds))
         guard let deviceDir else { return }
         let client = try LatchkeyClient(directory: deviceDir)
@@ -79,7 +79,7 @@ struct BenchSignCommand: AsyncParsableCommand {
         print(
             String(
                 format:
-                    "| signed POST /v1/transfers/s, one client, keep-alive | %.0f | - | - | latchkey bench sign --device-dir DIR |",
+                    "| signed POST /v1/transfers/s, one client, keep-alive | %.0f | - | - | latchkey-bench sign --device-dir DIR |",
                 e2e))
     }
 }

@@ -4,7 +4,7 @@ import LatchkeyCommandLine
 import Crypto
 import LatchkeyStore
 
-/// `latchkey bench store`: durable completions per second and certificate lookups per second, SQLite and PostgreSQL.
+/// `latchkey-bench store`: durable completions per second and certificate lookups per second, SQLite and PostgreSQL.
 struct BenchStoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",

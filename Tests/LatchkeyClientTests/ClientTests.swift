@@ -1,6 +1,7 @@
 import Foundation
 import LatchkeyClient
 import LatchkeyPKI
+import LatchkeyProtocol
 import LatchkeyTestSupport
 import Testing
 import X509
@@ -95,6 +96,27 @@ import X509
         // Within the last third of the lifetime, renewIfNeeded renews.
         #expect(try await client.renewIfNeeded(now: Date().addingTimeInterval(6 * 86_400)) == true)
         await client.close()
+    }
+
+    /// A renewal interrupted after the server issued the new certificate (and revoked the old one) but before the
+    /// new key was promoted: the next start finishes it, and the device keeps working.
+    @Test func aRenewalInterruptedBeforeTheKeyWasPromotedIsFinishedAtTheNextStart() async throws {
+        let directory = try Shell.temporaryDirectory("interrupted")
+        let client = try await enrollWithSDK(directory)
+        let store = FileKeyStore(directory: directory)
+        let pending = try store.makePendingKey()
+        let response = try await client.call(
+            "POST", "/v1/certificates/renew",
+            body: try JSONEncoder().encode(RenewRequest(csr: try pending.makeCSR(deviceName: "phone"))), sign: false)
+        #expect(response.status == 201)
+        let issued = try JSONDecoder().decode(CertificateResponse.self, from: response.body)
+        try issued.certificate.write(toFile: directory + "/device.pem.pending", atomically: true, encoding: .utf8)
+        await client.close()
+        // "Crash" here: the pending key was never promoted. A new process opens the directory.
+        let reopened = try LatchkeyClient(directory: directory)
+        let me = try await reopened.call("GET", "/v1/me")
+        #expect(me.status == 200, "\(String(decoding: me.body, as: UTF8.self))")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/device.key.pending"))
     }
 
     @Test func aPinSetNeedsTwoPins() {

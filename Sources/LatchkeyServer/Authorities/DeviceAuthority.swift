@@ -44,7 +44,7 @@ public struct DeviceAuthority: Sendable {
         let recent = try await store.certificates(deviceID: device.identity.deviceID).filter {
             $0.notBefore >= windowStart
         }
-        if recent.count > settings.renewalsPerHour {
+        if recent.count >= settings.renewalsPerHour {
             throw Refusal(.rateLimited, "too many renewals for this device; retry in an hour",
                 retryAfter: 3600)
         }

@@ -70,6 +70,7 @@ public struct DeviceIssuer: Sendable {
         guard let user = try await store.user(username: username) else {
             throw Refusal(.notFound, "no user \(username) (add one with `latchkey user add`)")
         }
+        let deviceName = try DeviceName.validated(deviceName)
         let deviceID = Self.newDeviceID()
         let (issued, record, key) = try issue(csr: csr, deviceID: deviceID, userID: user.id, now: now)
         try await store.addDevice(

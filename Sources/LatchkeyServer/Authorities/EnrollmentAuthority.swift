@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import HTTPTypes
 import LatchkeyPKI
 import LatchkeyProtocol
 import LatchkeyStore

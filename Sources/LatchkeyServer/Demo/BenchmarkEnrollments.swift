@@ -3,7 +3,7 @@ import LatchkeyPKI
 import LatchkeyStore
 
 /// Pending enrollments with known codes, written straight into the store, for measuring enrollment completions
-/// (`latchkey bench seed-enrollments`) without the bcrypt work and rate limits of the start step.
+/// (`latchkey-bench seed-enrollments`) without the bcrypt work and rate limits of the start step.
 ///
 /// Guarantees: the enrollments belong to one user made for the purpose (`bench-enroller`, with a random password
 /// nobody is told), and their codes are stored exactly as a real start stores them (keyed hash bound to the id), so

@@ -9,14 +9,14 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 
-/// `latchkey bench load`: the load generator with client certificates, for Latchkey and for its peers alike.
+/// `latchkey-bench load`: the load generator with client certificates, for Latchkey and for its peers alike.
 struct BenchLoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
         abstract: "HTTP/1.1 load with an optional client certificate: requests per second, p50 and p99 latency.",
         discussion: """
             Workloads: `static` repeats one request (--method, --path, --body-file); `enroll` completes the \
-            enrollments listed in --enrollments (from `latchkey bench seed-enrollments`), one per operation; \
+            enrollments listed in --enrollments (from `latchkey-bench seed-enrollments`), one per operation; \
             `signed-transfer` sends GET /v1/nonce then a signed POST /v1/transfers with the device in --device-dir, \
             one operation per pair. Mode `handshake` opens a new connection (a full TLS handshake, no resumption) \
             for every operation; `keepalive` reuses one connection per slot.
@@ -173,7 +173,7 @@ struct BenchLoadCommand: AsyncParsableCommand {
     }
 }
 
-/// `latchkey bench seed-enrollments`: pending enrollments with known codes, for `bench load --workload enroll`.
+/// `latchkey-bench seed-enrollments`: pending enrollments with known codes, for `bench load --workload enroll`.
 struct BenchSeedEnrollmentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-enrollments",
