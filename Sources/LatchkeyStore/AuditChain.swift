@@ -12,6 +12,12 @@ import Foundation
 public enum AuditChain {
     /// The hash before the first event.
     public static let genesisHash = String(repeating: "0", count: 64)
+    /// The migration that keyed the chain; events before it keep plain hashes.
+    static let keyedFromMigration: Int64 = 4
+    /// The keyed event that follows the last plain one and records where they end.
+    public static let anchorAction = "audit.keyed"
+
+    static func anchorDetails(legacyUntil: Int64) -> String { "{\"legacy_until\":\(legacyUntil)}" }
 
     /// The keyed hash of an event at `sequence` following `previousHash`.
     public static func hash(sequence: Int64, entry: AuditEntry, previousHash: String, key: SymmetricKey) -> String {
@@ -97,6 +103,18 @@ public enum AuditChain {
             hashes[event.sequence] = event.hash
             previousHash = event.hash
             expectedSequence = event.sequence + 1
+        }
+        if trail.legacyUntil > 0 {
+            // The boundary lives in the database; the keyed event right after it pins it.
+            let anchor = trail.events.first { $0.sequence == trail.legacyUntil + 1 }
+            if anchor?.entry.action != anchorAction
+                || anchor?.entry.detailsJSON != anchorDetails(legacyUntil: trail.legacyUntil)
+            {
+                breaks.append(
+                    Break(
+                        sequence: trail.legacyUntil + 1,
+                        reason: "the end of the unkeyed events is not the one the keyed chain recorded (boundary moved)"))
+            }
         }
         if trail.headSequence != expectedSequence - 1 || trail.headHash != previousHash {
             breaks.append(

@@ -20,7 +20,13 @@ public protocol LatchkeyStore: Sendable {
 
     // MARK: Failed passwords
 
-    /// Counts one failed password for an account name key and returns the new count.
+    /// Reserves one password attempt for an account name key before the password is checked, and returns the
+    /// failures so far and the other attempts still in flight (reserved within the last minute). Concurrent attempts
+    /// each see the ones reserved before them.
+    func reserveLoginAttempt(key: String, now: Date) async throws -> LoginFailures
+    /// Gives back a reserved attempt that was refused without checking the password.
+    func releaseLoginAttempt(key: String) async throws
+    /// Records that a reserved attempt's password was wrong, at `now`; returns the failures with this one.
     func recordLoginFailure(key: String, now: Date) async throws -> LoginFailures
     func loginFailures(key: String) async throws -> LoginFailures?
     /// Forgets the failures of an account name key (a correct password, or an operator's reset).

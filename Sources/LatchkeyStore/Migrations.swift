@@ -89,7 +89,8 @@ enum Migrations {
                 """,
                 """
                 CREATE TABLE login_failures (name_key TEXT PRIMARY KEY, failures BIGINT NOT NULL,
-                  last_failure_at BIGINT NOT NULL)
+                  last_failure_at BIGINT NOT NULL, pending BIGINT NOT NULL DEFAULT 0,
+                  pending_at BIGINT NOT NULL DEFAULT 0)
                 """,
                 "CREATE INDEX nonces_device ON nonces (device_id, expires_at)",
                 "CREATE INDEX nonces_expires ON nonces (expires_at)",

@@ -272,12 +272,17 @@ public struct TransferOutcome: Sendable, Equatable {
 
 /// Failed passwords counted for one account name (known or not), keyed by a MAC of the name.
 public struct LoginFailures: Sendable, Equatable {
+    /// Failed passwords recorded since the last reset.
     public let count: Int
-    public let lastFailure: Date
+    /// When the last failure was recorded; nil when none was yet.
+    public let lastFailure: Date?
+    /// Attempts reserved and still being checked (other than the caller's), seen within the last minute.
+    public let pending: Int
 
-    public init(count: Int, lastFailure: Date) {
+    public init(count: Int, lastFailure: Date?, pending: Int = 0) {
         self.count = count
         self.lastFailure = lastFailure
+        self.pending = pending
     }
 }
 

@@ -51,6 +51,7 @@ public final class SQLStore: LatchkeyStore {
     func migrate() async throws {
         let begin = backend.beginTransactionSQL
         let lock = backend.migrationLock
+        let key = auditKey
         try await backend.withSession { db in
             if let lock { try await db.raw(SQLQueryString(lock.acquire)).run() }
             do {
@@ -70,6 +71,9 @@ public final class SQLStore: LatchkeyStore {
                     try await db.raw(SQLQueryString(begin)).run()
                     do {
                         for statement in migration.statements { try await db.raw(SQLQueryString(statement)).run() }
+                        if migration.version == AuditChain.keyedFromMigration {
+                            try await Self.anchorLegacyEvents(db, key: key)
+                        }
                         try await db.raw(
                             "INSERT INTO latchkey_migrations (version, applied_at) VALUES (\(bind: migration.version), \(bind: Self.millis(Date())))"
                         ).run()
@@ -244,32 +248,65 @@ public final class SQLStore: LatchkeyStore {
 
     // MARK: Failed passwords
 
+    private static func loginFailures(_ row: any SQLRow, pending: Int = 0) throws -> LoginFailures {
+        let last = try row.decode(column: "last_failure_at", as: Int64.self)
+        return LoginFailures(
+            count: Int(try row.decode(column: "failures", as: Int64.self)), lastFailure: last == 0 ? nil : date(last),
+            pending: pending)
+    }
+
+    public func reserveLoginAttempt(key: String, now: Date) async throws -> LoginFailures {
+        let millis = Self.millis(now)
+        // Reservations older than a minute belong to attempts that died (a password check takes well under one).
+        let stale = millis - 60_000
+        return try await transaction { db in
+            guard
+                let row = try await db.raw(
+                    """
+                    INSERT INTO login_failures (name_key, failures, last_failure_at, pending, pending_at)
+                    VALUES (\(bind: key), 0, 0, 1, \(bind: millis))
+                    ON CONFLICT (name_key) DO UPDATE SET
+                      pending = CASE WHEN login_failures.pending_at < \(bind: stale) THEN 1
+                        ELSE login_failures.pending + 1 END,
+                      pending_at = \(bind: millis)
+                    RETURNING failures, last_failure_at, pending
+                    """
+                ).first()
+            else { throw StoreError(.databaseUnavailable, "the attempt was not counted") }
+            return try Self.loginFailures(row, pending: Int(try row.decode(column: "pending", as: Int64.self)) - 1)
+        }
+    }
+
+    public func releaseLoginAttempt(key: String) async throws {
+        try await transaction { db in
+            try await db.raw(
+                "UPDATE login_failures SET pending = pending - 1 WHERE name_key = \(bind: key) AND pending > 0"
+            ).run()
+        }
+    }
+
     public func recordLoginFailure(key: String, now: Date) async throws -> LoginFailures {
         try await transaction { db in
-            let row = try await db.raw(
-                """
-                INSERT INTO login_failures (name_key, failures, last_failure_at)
-                VALUES (\(bind: key), 1, \(bind: Self.millis(now)))
-                ON CONFLICT (name_key) DO UPDATE SET failures = login_failures.failures + 1,
-                  last_failure_at = \(bind: Self.millis(now))
-                RETURNING failures, last_failure_at
-                """
-            ).first()
-            guard let row else { throw StoreError(.databaseUnavailable, "the failure count was not stored") }
-            return LoginFailures(
-                count: Int(try row.decode(column: "failures", as: Int64.self)),
-                lastFailure: Self.date(try row.decode(column: "last_failure_at", as: Int64.self)))
+            guard
+                let row = try await db.raw(
+                    """
+                    INSERT INTO login_failures (name_key, failures, last_failure_at)
+                    VALUES (\(bind: key), 1, \(bind: Self.millis(now)))
+                    ON CONFLICT (name_key) DO UPDATE SET failures = login_failures.failures + 1,
+                      last_failure_at = \(bind: Self.millis(now)),
+                      pending = CASE WHEN login_failures.pending > 0 THEN login_failures.pending - 1 ELSE 0 END
+                    RETURNING failures, last_failure_at
+                    """
+                ).first()
+            else { throw StoreError(.databaseUnavailable, "the failure was not stored") }
+            return try Self.loginFailures(row)
         }
     }
 
     public func loginFailures(key: String) async throws -> LoginFailures? {
         try await read { db in
             try await db.raw("SELECT failures, last_failure_at FROM login_failures WHERE name_key = \(bind: key)")
-                .first().map { row in
-                    LoginFailures(
-                        count: Int(try row.decode(column: "failures", as: Int64.self)),
-                        lastFailure: Self.date(try row.decode(column: "last_failure_at", as: Int64.self)))
-                }
+                .first().map { try Self.loginFailures($0) }
         }
     }
 
@@ -886,6 +923,20 @@ public final class SQLStore: LatchkeyStore {
         ).run()
         try await db.raw("UPDATE audit_head SET hash = \(bind: hash) WHERE id = 1").run()
         return AuditRecord(sequence: sequence, entry: entry, previousHash: previous, hash: hash)
+    }
+
+    /// In the migration that keys the chain: when events exist, the first keyed event records where the plain
+    /// SHA-256 events end, so that boundary cannot be moved later without the key.
+    private static func anchorLegacyEvents(_ db: any SQLDatabase, key: SymmetricKey) async throws {
+        guard let head = try await db.raw("SELECT sequence FROM audit_head WHERE id = 1").first() else { return }
+        let legacy = try head.decode(column: "sequence", as: Int64.self)
+        guard legacy > 0 else { return }
+        try await appendAudit(
+            db,
+            AuditEntry(
+                time: Date(), actor: "latchkey", action: AuditChain.anchorAction, subject: "audit",
+                detailsJSON: AuditChain.anchorDetails(legacyUntil: legacy)),
+            key: key)
     }
 
     @discardableResult

@@ -31,9 +31,10 @@ struct AuditVerifyCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: file) else { throw CommandFailure("no such file \(file)") }
             checkpoints += try AuditCheckpointFile(path: file).read()
         }
-        let key = try ServerKeys.audit(try data.directory.loadAuthority())
+        let authority = try data.directory.loadAuthority()
+        let key = try ServerKeys.audit(authority)
         let report = try await withStore(data) {
-            try await AuditVerifier(store: $0, key: key, checkpoints: checkpoints).verify()
+            try await AuditVerifier(store: $0, key: key, issuing: authority.issuing, checkpoints: checkpoints).verify()
         }
         guard report.isIntact else {
             var lines = report.breaks.map(\.description)

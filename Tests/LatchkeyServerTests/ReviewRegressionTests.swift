@@ -115,6 +115,68 @@ import Testing
         #expect(forged.stderr.contains("keyed hash"), "\(forged.stderr)")
     }
 
+    /// The second outside attack on the audit: an insider lends a victim's account to a device of their own for one
+    /// transfer, then puts the owner back; or deletes an account row, or changes its currency.
+    @Test func finding4AnInsiderCannotMoveMoneyThroughTheTablesUnseen() throws {
+        let server = try ServerProcess()
+        defer { server.stop() }
+        let database = "sqlite:" + server.dataDirectory + "/latchkey.sqlite"
+        let victim = try TestUser.add(server)
+        let insider = try OutsideDevice.enroll(server, user: try TestUser.add(server))
+        let victimID = try TestDatabases.query("SELECT id FROM users WHERE username = '\(victim.username)'", on: database)
+        let insiderID = try TestDatabases.query(
+            "SELECT user_id FROM devices WHERE id = '\(insider.deviceID)'", on: database)
+        let account = try TestDatabases.query(
+            "SELECT id FROM accounts WHERE user_id = '\(victimID)' ORDER BY id LIMIT 1", on: database)
+        #expect(try server.latchkey(["audit", "verify"]).status == 0)
+        try TestDatabases.execute("UPDATE accounts SET user_id = '\(insiderID)' WHERE id = '\(account)'", on: database)
+        let stolen = try insider.signedCall(
+            server, "POST", "/v1/transfers", body: transferBody(from: account, amount: "900.00"))
+        #expect(stolen.status == 201)
+        try TestDatabases.execute("UPDATE accounts SET user_id = '\(victimID)' WHERE id = '\(account)'", on: database)
+        let lent = try server.latchkey(["audit", "verify"])
+        #expect(lent.status == 1)
+        #expect(lent.stderr.contains("which its user does not own"), "\(lent.stderr)")
+
+        let other = try TestDatabases.query(
+            "SELECT id FROM accounts WHERE user_id = '\(victimID)' AND id <> '\(account)'", on: database)
+        try TestDatabases.execute("DELETE FROM accounts WHERE id = '\(other)'", on: database)
+        try TestDatabases.execute(
+            "UPDATE accounts SET currency = 'USD' WHERE user_id = '\(insiderID)'", on: database)
+        let tampered = try server.latchkey(["audit", "verify"])
+        #expect(tampered.stderr.contains("missing from the accounts table"), "\(tampered.stderr)")
+        #expect(tampered.stderr.contains("another currency"), "\(tampered.stderr)")
+    }
+
+    /// The second outside attack on the chain: move the end of the unkeyed events to the head and rewrite every
+    /// event with plain SHA-256, with no checkpoint file to compare with.
+    @Test func finding4TheUnkeyedBoundaryCannotBeMoved() throws {
+        let server = try ServerProcess()
+        defer { server.stop() }
+        _ = try OutsideDevice.enroll(server, user: try TestUser.add(server))
+        server.stop()
+        let database = server.dataDirectory + "/latchkey.sqlite"
+        let script = """
+            import hashlib, sqlite3, struct, sys
+            db = sqlite3.connect(sys.argv[1])
+            rows = db.execute("SELECT sequence, event_time, actor, action, subject, details FROM audit_events ORDER BY sequence").fetchall()
+            prev = "0" * 64
+            for seq, t, actor, action, subject, details in rows:
+                details = details.replace("Checking", "Chequing")
+                data = b"".join(struct.pack(">I", len(f.encode())) + f.encode() for f in [str(seq), str(t), actor, action, subject, details, prev])
+                h = hashlib.sha256(data).hexdigest()
+                db.execute("UPDATE audit_events SET details = ?, previous_hash = ?, hash = ? WHERE sequence = ?", (details, prev, h, seq))
+                prev = h
+            db.execute("UPDATE audit_head SET legacy_until = ?, hash = ?", (len(rows), prev))
+            db.commit()
+            """
+        #expect(try Shell.run(["python3", "-c", script, database]).status == 0)
+        try? FileManager.default.removeItem(atPath: server.dataDirectory + "/audit-checkpoints.jsonl")
+        let forged = try server.latchkey(["audit", "verify"])
+        #expect(forged.status == 1)
+        #expect(forged.stderr.contains("boundary moved"), "\(forged.stderr)")
+    }
+
     // MARK: 5. Duplicate JSON keys
 
     @Test func finding5DuplicateKeysAreRefusedEverywhere() throws {
@@ -206,6 +268,7 @@ import Testing
         #expect(!outbox.contains("agent"))
         for name in [
             String(repeating: "e\u{301}", count: 40), "phone\u{202E}txt", "a\u{85}b", "del\u{7F}", "zero\u{200B}width",
+            "\u{3164}\u{3164}", "a\u{34F}b", "\u{2800}\u{2800}",
         ] {
             let refused = try OutsideDevice.start(server, username: user.username, password: user.password, name: name)
             #expect(refused.status == 400 && refused.errorCode == "bad_request", "\(name.unicodeScalars.map(\.value))")

@@ -178,18 +178,25 @@ import Testing
         }
     }
 
-    /// Finding 7: failed passwords are counted per name across instances and cleared on success.
+    /// Finding 7: attempts are reserved before the password is checked, so concurrent ones see each other, across
+    /// instances; failures are counted apart from attempts in flight, and cleared on success.
     @Test(arguments: TestDatabases.kinds)
-    func loginFailuresAreSharedByInstances(_ kind: TestDatabases.Kind) async throws {
+    func loginAttemptsAreSharedByInstances(_ kind: TestDatabases.Kind) async throws {
         try await withStores(kind, count: 2) { stores, _ in
-            let results = try await withThrowingTaskGroup(of: Int.self) { group in
+            let now = storedDate()
+            let seen = try await withThrowingTaskGroup(of: Int.self) { group in
                 for i in 0..<10 {
-                    group.addTask { try await stores[i % 2].recordLoginFailure(key: "k", now: Date()).count }
+                    group.addTask { try await stores[i % 2].reserveLoginAttempt(key: "k", now: now).pending }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(results.sorted() == Array(1...10))
-            #expect(try await stores[1].loginFailures(key: "k")?.count == 10)
+            #expect(seen.sorted() == Array(0..<10))
+            try await stores[0].releaseLoginAttempt(key: "k")
+            let failed = try await stores[1].recordLoginFailure(key: "k", now: now)
+            #expect(failed.count == 1 && failed.lastFailure == now)
+            // Reservations older than a minute are stale: the next attempt sees none in flight.
+            let later = try await stores[0].reserveLoginAttempt(key: "k", now: now.addingTimeInterval(61))
+            #expect(later.pending == 0 && later.count == 1)
             try await stores[0].clearLoginFailures(key: "k")
             #expect(try await stores[1].loginFailures(key: "k") == nil)
         }

@@ -41,11 +41,14 @@ struct AuditDetails: Codable, Sendable, Equatable {
     /// An account opened with a user (`user.created`), from which balances are recomputed.
     struct Account: Codable, Sendable, Equatable {
         var id: String
+        /// The owner; absent in events written before it was recorded.
+        var userID: String?
         var currency: String
         var balanceCents: Int64
 
         enum CodingKeys: String, CodingKey {
             case id, currency
+            case userID = "user_id"
             case balanceCents = "balance_cents"
         }
     }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LatchkeyPKI
 import LatchkeyProtocol
 import LatchkeyStore
 import X509
@@ -28,11 +29,16 @@ public struct AuditVerifier: Sendable {
 
     let store: any LatchkeyStore
     let key: SymmetricKey
+    /// The issuing CA: a stored certificate that a signature names must have been issued by it.
+    let issuing: Certificate
     let checkpoints: [AuditChain.Checkpoint]
 
-    public init(store: any LatchkeyStore, key: SymmetricKey, checkpoints: [AuditChain.Checkpoint] = []) {
+    public init(
+        store: any LatchkeyStore, key: SymmetricKey, issuing: Certificate, checkpoints: [AuditChain.Checkpoint] = []
+    ) {
         self.store = store
         self.key = key
+        self.issuing = issuing
         self.checkpoints = checkpoints
     }
 
@@ -48,10 +54,12 @@ public struct AuditVerifier: Sendable {
             switch event.entry.action {
             case "transfer.created":
                 let evidence: SignatureEvidence
+                var signer: String?
                 if let recorded = try? decoder.decode(AuditDetails.self, from: details),
                     let transfer = recorded.transfer, let signature = recorded.signature
                 {
                     evidence = signature
+                    signer = transfer.userID
                     audited[transfer.id] = transfer
                 } else if let legacy = try? decoder.decode(SignatureEvidence.self, from: details) {
                     evidence = legacy
@@ -60,7 +68,7 @@ public struct AuditVerifier: Sendable {
                         AuditChain.Break(sequence: event.sequence, reason: "the event carries no readable evidence"))
                     continue
                 }
-                if let problem = try await signatureProblem(evidence) {
+                if let problem = try await signatureProblem(evidence, user: signer) {
                     breaks.append(AuditChain.Break(sequence: event.sequence, reason: problem))
                 } else {
                     checked += 1
@@ -113,14 +121,27 @@ public struct AuditVerifier: Sendable {
             problems.append("transfer \(id) of the audit trail is missing from the transfers table")
         }
         var expected = openings.mapValues(\.balanceCents)
-        for transfer in audited.values {
+        for transfer in audited.values.sorted(by: { $0.id < $1.id }) {
+            if let source = openings[transfer.from], let owner = source.userID, owner != transfer.userID {
+                problems.append("transfer \(transfer.id) debits account \(transfer.from), which its user does not own")
+            }
             expected[transfer.from, default: 0] -= transfer.amountCents
             if openings[transfer.to] != nil { expected[transfer.to, default: 0] += transfer.amountCents }
         }
+        let rowsByID = Dictionary(ledger.accounts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for id in openings.keys.sorted() where rowsByID[id] == nil {
+            problems.append("account \(id) of the audit trail is missing from the accounts table")
+        }
         for account in ledger.accounts {
-            guard openings[account.id] != nil else {
+            guard let opening = openings[account.id] else {
                 if !legacyDatabase { problems.append("account \(account.id) has no opening event") }
                 continue
+            }
+            if let owner = opening.userID, owner != account.userID {
+                problems.append("account \(account.id) belongs to another user than the one it was opened for")
+            }
+            if opening.currency != account.currency {
+                problems.append("account \(account.id) holds another currency than the one it was opened in")
             }
             if expected[account.id] != account.balanceCents {
                 problems.append(
@@ -131,8 +152,9 @@ public struct AuditVerifier: Sendable {
         return problems
     }
 
-    /// Why a stored signature does not verify, or nil if it does.
-    func signatureProblem(_ evidence: SignatureEvidence) async throws -> String? {
+    /// Why a stored signature does not verify, or nil if it does: the certificate it names must be one the issuing
+    /// CA signed, for the signing device and (when given) the user the action is attributed to.
+    func signatureProblem(_ evidence: SignatureEvidence, user: String? = nil) async throws -> String? {
         guard let signature = Data(base64Encoded: evidence.signature), let body = evidence.bodyBytes else {
             return "the stored signature evidence is damaged"
         }
@@ -140,7 +162,15 @@ public struct AuditVerifier: Sendable {
             let der = Data(base64Encoded: record.derBase64),
             let certificate = try? Certificate(derEncoded: Array(der))
         else { return "the certificate \(evidence.serial) named by the signature is not stored" }
-        guard record.deviceID == evidence.keyID else { return "the signature's keyid is not the certificate's device" }
+        guard issuing.publicKey.isValidSignature(certificate.signature, for: certificate) else {
+            return "the certificate \(evidence.serial) was not issued by this issuing CA"
+        }
+        guard let identity = try? ClientCertificateValidator.identity(of: certificate),
+            identity.deviceID == evidence.keyID, record.deviceID == evidence.keyID
+        else { return "the signature's keyid is not the certificate's device" }
+        if let user, identity.userID != user {
+            return "the transfer is attributed to a user other than the one the signing certificate names"
+        }
         guard let key = SignatureMiddleware.verificationKey(certificate.publicKey),
             key.algorithm.rawValue == evidence.algorithm
         else { return "the stored algorithm does not match the certificate key" }

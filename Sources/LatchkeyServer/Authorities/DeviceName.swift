@@ -6,7 +6,9 @@ import Foundation
 ///
 /// Guarantees: 1 to 64 bytes of UTF-8 after trimming spaces (bytes, not characters: a name of stacked combining
 /// marks cannot grow past that); no control characters (C0, DEL, C1), no format characters (bidi overrides and
-/// isolates, zero-width characters), no line or paragraph separators, no private-use or unassigned code points.
+/// isolates, zero-width characters), no line or paragraph separators, no private-use or unassigned code points, no
+/// default-ignorable code points (Hangul fillers, the combining grapheme joiner), and at least one letter or digit, so
+/// a name is never blank-looking.
 enum DeviceName {
     static let maximumBytes = 64
 
@@ -18,12 +20,15 @@ enum DeviceName {
         }
         guard name.unicodeScalars.allSatisfy(isAllowed) else {
             throw Refusal.badRequest(
-                "device_name must not contain control, format (such as bidi overrides) or unassigned characters")
+                "device_name must not contain control, format (such as bidi overrides), invisible or unassigned characters")
         }
+        guard name.unicodeScalars.contains(where: { $0.properties.isAlphabetic || $0.properties.numericType != nil })
+        else { throw Refusal.badRequest("device_name must contain a letter or a digit") }
         return name
     }
 
     static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.properties.isDefaultIgnorableCodePoint { return false }
         switch scalar.properties.generalCategory {
         case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
             return false

@@ -67,7 +67,7 @@ public struct EnrollmentAuthority: Sendable {
         }
         // Failed passwords per account name, from any address: waiting, then locked. Checked before the password,
         // so a guess made while waiting is never tried.
-        switch try await throttle.decide(username: request.username, now: now) {
+        switch try await throttle.reserve(username: request.username, now: now) {
         case .allowed: break
         case .wait(let seconds):
             throw Refusal(.rateLimited,
@@ -85,7 +85,7 @@ public struct EnrollmentAuthority: Sendable {
         }
         guard verified, let user, user.status == .active else {
             let failures = try await throttle.recordFailure(username: request.username, now: now)
-            if let user, failures.count == settings.passwordBackoffAfter || failures.count == settings.passwordLockAfter {
+            if let user, failures == settings.passwordBackoffAfter || failures == settings.passwordLockAfter {
                 await notify(
                     user, now: now,
                     "Several wrong passwords were just tried for your account. If this was not you, contact your bank.")
@@ -203,7 +203,7 @@ public struct EnrollmentAuthority: Sendable {
 
     static func rateLimited(_ window: EnrollmentWindow, now: Date, what: String) -> Refusal {
         let oldest = window.oldest ?? now
-        let retryAfter = max(1, Int((oldest.addingTimeInterval(3600).timeIntervalSince(now)).rounded(.up)))
+        let retryAfter = max(1, min(3600, Int((oldest.addingTimeInterval(3600).timeIntervalSince(now)).rounded(.up))))
         return Refusal(.rateLimited, "too many enrollment starts \(what); retry after \(retryAfter) seconds",
             retryAfter: retryAfter)
     }

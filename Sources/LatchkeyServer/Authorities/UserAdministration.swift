@@ -61,7 +61,9 @@ public struct UserAdministration: Sendable {
         }
         let details = AuditDetails(
             username: username,
-            accounts: accounts.map { .init(id: $0.id, currency: $0.currency, balanceCents: $0.balanceCents) })
+            accounts: accounts.map {
+                .init(id: $0.id, userID: user.id, currency: $0.currency, balanceCents: $0.balanceCents)
+            })
         do {
             try await store.createUser(
                 user, accounts: accounts,

@@ -102,6 +102,28 @@ import X509
         #expect(retryAfter > 3000 && retryAfter <= 3600)
     }
 
+    /// The outside review's race: wrong passwords sent all at once may not get more than the limit checked, and
+    /// the refused ones do not count towards the lock.
+    static func passwordBurst(_ c: Clients) async throws {
+        let user = try await c.server.addUser()
+        let settings = c.server.dependencies.settings
+        let answers = try await withThrowingTaskGroup(of: Answer.self) { group in
+            for attempt in 0..<30 {
+                group.addTask { try await c.start((user.username, "burst-\(attempt)", user.phone)) }
+            }
+            return try await group.reduce(into: [Answer]()) { $0.append($1) }
+        }
+        let checked = answers.filter { $0.code == .invalidCredentials }.count
+        #expect(checked <= settings.passwordBackoffAfter, "\(checked) passwords were checked")
+        #expect(
+            answers.filter { $0.code == .rateLimited }.count == 30 - checked,
+            "\(answers.map { $0.code?.rawValue ?? String($0.status.code) })")
+        let waiting = try await c.start(user)
+        #expect(waiting.code == .rateLimited)
+        c.server.clock.advance(by: 3601)
+        #expect(try await c.start(user).status == .created)
+    }
+
     static func passwordLimits(_ c: Clients) async throws {
         let user = try await c.server.addUser()
         let limit = c.server.dependencies.settings.passwordBackoffAfter
@@ -247,6 +269,10 @@ import X509
 
     @Test func enrollmentStartsAreLimitedPerAccount() async throws {
         try await InProcessServer.make().run { try await Self.enrollmentRateLimit($0) }
+    }
+
+    @Test func failedPasswordsCannotBeRaced() async throws {
+        try await InProcessServer.make(settings: Self.limitedSettings()).run { try await Self.passwordBurst($0) }
     }
 
     @Test func failedPasswordsWaitThenLock() async throws {
