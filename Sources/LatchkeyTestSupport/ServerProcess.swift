@@ -50,7 +50,7 @@ public final class ServerProcess: @unchecked Sendable {
         self.process = process
         var text = ""
         let deadline = Date().addingTimeInterval(60)
-        while !text.contains("latchkey: ready\n") {
+        while !Self.banner(text).contains("latchkey: ready\n") {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty || Date() > deadline {
                 process.terminate()
@@ -59,6 +59,8 @@ public final class ServerProcess: @unchecked Sendable {
             }
             text += String(decoding: chunk, as: UTF8.self)
         }
+        let raw = text
+        text = Self.banner(text)
         func value(_ label: String) -> String {
             text.split(separator: "\n").first { $0.hasPrefix("latchkey: \(label) ") }
                 .map { String($0.dropFirst("latchkey: \(label) ".count)).trimmingCharacters(in: .whitespaces) } ?? ""
@@ -66,7 +68,19 @@ public final class ServerProcess: @unchecked Sendable {
         self.enrollURL = value("enrollment")
         self.apiURL = value("api")
         self.pins = value("pins").split(separator: " ").map(String.init)
-        self.startupOutput = text
+        self.startupOutput = raw
+    }
+
+    /// The start banner as text lines: with `--log-format json` each line is a JSON object whose `message` is the
+    /// text line's content.
+    static func banner(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard line.hasPrefix("{"),
+                let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let message = object["message"] as? String
+            else { return String(line) }
+            return "latchkey: " + message
+        }.joined(separator: "\n")
     }
 
     /// What the server printed up to `ready`.

@@ -60,6 +60,10 @@ struct ServeCommand: AsyncParsableCommand {
     var renewalsPerHour = 10
     @Option(name: .customLong("bcrypt-cost"), help: "bcrypt cost for passwords (10 to 14).") var bcryptCost = 11
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(
+        name: .customLong("log-format"),
+        help: "text, or json: every line the server writes (the start banner too) is one JSON object.")
+    var logFormat = "text"
     @Flag(
         help:
             "Add the demo user alice (phone +15555550100) if absent; her password goes to DATA_DIR/demo-credentials.txt."
@@ -90,6 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("password, nonce and renewal limits must be positive")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
         guard enrollLimitAccount > 0, enrollLimitAddress > 0 else {
             throw ValidationError("enrollment limits must be positive")
         }
@@ -118,7 +123,13 @@ struct ServeCommand: AsyncParsableCommand {
         options.settings.maximumOutstandingNonces = maxOutstandingNonces
         options.settings.renewalsPerHour = renewalsPerHour
         let level = Logger.Level(rawValue: logLevel)!
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -126,7 +137,8 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "latchkey")
         logger.logLevel = level
         try await LatchkeyServer(options: options, logger: logger).run { line in
-            FileHandle.standardOutput.write(Data(("latchkey: " + line + "\n").utf8))
+            let text = json ? JSONLogHandler.line(line) : "latchkey: " + line
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
         }
     }
 }

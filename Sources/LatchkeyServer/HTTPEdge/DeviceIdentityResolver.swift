@@ -116,6 +116,7 @@ struct DeviceIdentityMiddleware: RouterMiddleware {
         let now = clock.now()
         let device = try await resolver.resolve(certificate: der, now: now)
         context.device = device
+        context.facts.deviceID = device.identity.deviceID
         context.logger[metadataKey: "device"] = "\(device.identity.deviceID)"
         await lastSeen.saw(device.identity.deviceID, at: now)
         return try await next(request, context)

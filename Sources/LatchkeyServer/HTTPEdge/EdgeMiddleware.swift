@@ -27,12 +27,14 @@ struct EdgeMiddleware: RouterMiddleware {
             response = try refusal.response(from: request, context: context)
         }
         response.headers[.requestID] = requestID
-        context.logger.info(
-            "request",
-            metadata: [
-                "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
-                "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
-            ])
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+            "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
+            // The matched route template (or NotFound): a closed set, never the raw path a client chose.
+            "route": "\(context.endpointPath ?? "unmatched")",
+        ]
+        if let device = context.facts.deviceID { metadata["device"] = "\(device)" }
+        context.logger.info("request", metadata: metadata)
         return response
     }
 

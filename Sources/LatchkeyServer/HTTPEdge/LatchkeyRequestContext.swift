@@ -2,6 +2,7 @@ import LatchkeyProtocol
 import Hummingbird
 import LatchkeyPKI
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The request context of both listeners: the connection's channel (for the peer certificate and address) and,
@@ -15,6 +16,8 @@ public struct LatchkeyRequestContext: RequestContext {
     public var signatureEvidence: SignatureEvidence?
     /// The id the edge gave this request (also in the `X-Request-ID` response header and error bodies).
     public var requestID: String?
+    /// Facts inner middleware learn for the edge's request log line (the context itself is copied inward).
+    let facts = RequestFacts()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -57,5 +60,15 @@ enum BodyLimit {
         } catch {
             throw Refusal(.bodyTooLarge, "the request body is larger than 1 MiB")
         }
+    }
+}
+
+/// What the edge logs about a request that only inner middleware knows: the verified device. One per request.
+final class RequestFacts: Sendable {
+    private let device = NIOLockedValueBox<String?>(nil)
+
+    var deviceID: String? {
+        get { device.withLockedValue { $0 } }
+        set { device.withLockedValue { $0 = newValue } }
     }
 }
