@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPTypes
 import LatchkeyCommandLine
 import LatchkeyServer
 import LatchkeyStore
@@ -58,6 +59,18 @@ struct ServeCommand: AsyncParsableCommand {
     var maxOutstandingNonces = 16
     @Option(name: .customLong("renewals-per-hour"), help: "Certificate renewals a device may make per hour.")
     var renewalsPerHour = 10
+    @Flag(
+        name: .customLong("api-behind-gateway"),
+        help: "Serve the API listener as plain HTTP behind gateways that terminate mutual TLS (with --trusted-gateway and --client-cert-header).")
+    var apiBehindGateway = false
+    @Option(
+        name: .customLong("trusted-gateway"),
+        help: "A gateway address or CIDR whose client-certificate header is believed (repeatable).")
+    var trustedGateways: [String] = []
+    @Option(
+        name: .customLong("client-cert-header"),
+        help: "The header holding the client certificate: URL-encoded PEM (nginx, AWS ALB) or Envoy's X-Forwarded-Client-Cert.")
+    var clientCertHeader: String?
     @Option(name: .customLong("bcrypt-cost"), help: "bcrypt cost for passwords (10 to 14).") var bcryptCost = 11
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Option(
@@ -95,6 +108,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
+        if apiBehindGateway {
+            guard !trustedGateways.isEmpty, let header = clientCertHeader, HTTPField.Name(header) != nil else {
+                throw ValidationError("--api-behind-gateway needs --trusted-gateway CIDR and --client-cert-header NAME")
+            }
+        } else if !trustedGateways.isEmpty || clientCertHeader != nil {
+            throw ValidationError("--trusted-gateway and --client-cert-header apply only with --api-behind-gateway")
+        }
+        for gateway in trustedGateways where AddressRange(gateway) == nil {
+            throw ValidationError("--trusted-gateway \(gateway) is not an address or CIDR")
+        }
         guard enrollLimitAccount > 0, enrollLimitAddress > 0 else {
             throw ValidationError("enrollment limits must be positive")
         }
@@ -122,6 +145,10 @@ struct ServeCommand: AsyncParsableCommand {
         options.settings.passwordLockAfter = passwordLockAfter
         options.settings.maximumOutstandingNonces = maxOutstandingNonces
         options.settings.renewalsPerHour = renewalsPerHour
+        if apiBehindGateway {
+            options.settings.trustedGateways = trustedGateways.compactMap(AddressRange.init)
+            options.settings.gatewayCertificateHeader = clientCertHeader
+        }
         let level = Logger.Level(rawValue: logLevel)!
         let json = logFormat == "json"
         LoggingSystem.bootstrap { label in

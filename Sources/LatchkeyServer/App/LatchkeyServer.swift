@@ -60,7 +60,10 @@ public struct LatchkeyServer {
         if settings.enrollPort == 0 { settings.enrollPort = try FreePort.find(host: settings.host) }
         if settings.apiPort == 0 { settings.apiPort = try FreePort.find(host: settings.host) }
         let enrollURL = "https://\(settings.urlHost):\(settings.enrollPort)"
-        let apiURL = "https://\(settings.urlHost):\(settings.apiPort)"
+        let gateway = settings.gatewayCertificateHeader.flatMap { HTTPField.Name($0) }.map {
+            GatewayCertificateSource(trusted: settings.trustedGateways, header: $0)
+        }
+        let apiURL = "\(gateway == nil ? "https" : "http")://\(settings.urlHost):\(settings.apiPort)"
 
         let store = try await SQLStore.open(
             options.database ?? .sqlite(path: directory.databasePath), logger: logger,
@@ -98,8 +101,17 @@ public struct LatchkeyServer {
             }
             let enrollApp = try buildEnrollmentApplication(
                 dependencies, transport: .tls(server), onServerRunning: { await ready.arrived() })
-            let apiApp = try buildAPIApplication(
-                dependencies, transport: .tls(server), onServerRunning: { await ready.arrived() })
+            let apiApp: any Service
+            if let gateway {
+                announce(
+                    "gateway    API listener in plain HTTP for \(settings.trustedGateways.map(\.description).joined(separator: " ")), client certificate from \(gateway.header)"
+                )
+                apiApp = try buildAPIApplication(
+                    dependencies, transport: .plain, certificates: gateway, onServerRunning: { await ready.arrived() })
+            } else {
+                apiApp = try buildAPIApplication(
+                    dependencies, transport: .tls(server), onServerRunning: { await ready.arrived() })
+            }
             var groupConfiguration = ServiceGroupConfiguration(
                 services: [.init(service: enrollApp), .init(service: apiApp)],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -29,6 +29,10 @@ public struct ServerSettings: Sendable {
     public var requestTimeoutSeconds: Int64 = 30
     /// Seconds the server waits for in-flight requests on SIGTERM before closing what is left.
     public var shutdownGraceSeconds: Int64 = 10
+    /// Gateway mode (`--api-behind-gateway`): the API listener serves plain HTTP to these gateways, which terminate
+    /// mutual TLS and pass the client certificate in `gatewayCertificateHeader`. Empty: the API listener is mTLS.
+    public var trustedGateways: [AddressRange] = []
+    public var gatewayCertificateHeader: String?
     /// Nonce lifetime for signed requests.
     public var nonceLifetime: TimeInterval = 120
     /// bcrypt cost for passwords.
