@@ -232,7 +232,7 @@ http {{
             if arg == "--json":
                 continue
             shown.append(os.path.basename(arg) if arg.startswith(self.work) else arg)
-        result["command"] = "taskset -c " + self.generator_cpu + " latchkey " + shlex.join(shown)
+        result["command"] = "taskset -c " + self.generator_cpu + " latchkey-bench " + shlex.join(shown)
         return result
 
     def device_args(self):
