@@ -68,6 +68,8 @@ public final class ServerProcess: @unchecked Sendable {
         self.enrollURL = value("enrollment")
         self.apiURL = value("api")
         self.pins = value("pins").split(separator: " ").map(String.init)
+        let metrics = value("metrics")
+        self.metricsURL = metrics.isEmpty ? nil : metrics
         self.startupOutput = raw
     }
 
@@ -82,6 +84,9 @@ public final class ServerProcess: @unchecked Sendable {
             return "latchkey: " + message
         }.joined(separator: "\n")
     }
+
+    /// `GET /metrics` of the server, when it was started with `--metrics-port`.
+    public let metricsURL: String?
 
     /// What the server printed up to `ready`.
     public let startupOutput: String

@@ -59,6 +59,12 @@ struct ServeCommand: AsyncParsableCommand {
     var maxOutstandingNonces = 16
     @Option(name: .customLong("renewals-per-hour"), help: "Certificate renewals a device may make per hour.")
     var renewalsPerHour = 10
+    @Option(
+        name: .customLong("metrics-port"),
+        help: "Serve GET /metrics (Prometheus text format, plain HTTP) on this port; off unless given; 0 picks one.")
+    var metricsPort: Int?
+    @Option(name: .customLong("metrics-host"), help: "The address of the metrics listener.")
+    var metricsHost = "127.0.0.1"
     @Flag(
         name: .customLong("api-behind-gateway"),
         help: "Serve the API listener as plain HTTP behind gateways that terminate mutual TLS (with --trusted-gateway and --client-cert-header).")
@@ -145,6 +151,8 @@ struct ServeCommand: AsyncParsableCommand {
         options.settings.passwordLockAfter = passwordLockAfter
         options.settings.maximumOutstandingNonces = maxOutstandingNonces
         options.settings.renewalsPerHour = renewalsPerHour
+        options.settings.metricsPort = metricsPort
+        options.settings.metricsHost = metricsHost
         if apiBehindGateway {
             options.settings.trustedGateways = trustedGateways.compactMap(AddressRange.init)
             options.settings.gatewayCertificateHeader = clientCertHeader

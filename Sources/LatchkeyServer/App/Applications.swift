@@ -13,16 +13,20 @@ public func buildEnrollmentApplication(
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) throws -> some ApplicationProtocol {
     let settings = dependencies.settings
+    let metrics = dependencies.metrics
+    metrics.issuingCANotAfter(dependencies.authority.issuing.notValidAfter)
     let enrollment = try EnrollmentAuthority(
-        store: dependencies.store, authority: dependencies.authority, settings: settings, sink: dependencies.sink,
-        apiURL: dependencies.apiURL, logger: dependencies.logger)
+        store: dependencies.store, authority: dependencies.authority, settings: settings,
+        sink: MeteredSink(base: dependencies.sink, metrics: metrics), apiURL: dependencies.apiURL,
+        metrics: metrics, logger: dependencies.logger)
     let router = EnrollmentRoutes.router(
-        enrollment: enrollment, caChainPEM: dependencies.authority.chainPEM, clock: dependencies.clock)
+        enrollment: enrollment, caChainPEM: dependencies.authority.chainPEM, clock: dependencies.clock,
+        metrics: metrics)
     let server: HTTPServerBuilder
     switch transport {
     case .tls(let identity):
         server = try .tls(
-            .http1(configuration: http1Configuration(settings)),
+            .http1(configuration: http1Configuration(settings, handshakes: (metrics, .enroll))),
             tlsConfiguration: ServerTLS.enrollment(server: identity, authority: dependencies.authority))
     case .plain:
         server = .http1(configuration: http1Configuration(settings))
@@ -51,7 +55,8 @@ public func buildAPIApplication(
         devices: devices, bank: DemoBank(store: store),
         identity: DeviceIdentityMiddleware(
             resolver: resolver, certificates: certificates, lastSeen: lastSeen, clock: dependencies.clock),
-        signatures: SignatureMiddleware(store: store, clock: dependencies.clock), clock: dependencies.clock)
+        signatures: SignatureMiddleware(store: store, clock: dependencies.clock), clock: dependencies.clock,
+        metrics: dependencies.metrics)
     var services: [any Service] = [lastSeen]
     if let path = dependencies.auditCheckpointsPath {
         services.append(
@@ -62,7 +67,7 @@ public func buildAPIApplication(
     switch transport {
     case .tls(let identity):
         server = try .tls(
-            .http1(configuration: http1Configuration(settings)),
+            .http1(configuration: http1Configuration(settings, handshakes: (dependencies.metrics, .api))),
             configuration: TLSChannelConfiguration(
                 tlsConfiguration: ServerTLS.api(server: identity, authority: dependencies.authority),
                 customVerificationCallback: resolver.verificationCallback()))
@@ -75,12 +80,38 @@ public func buildAPIApplication(
         services: services, onServerRunning: { _ in await onServerRunning() }, logger: dependencies.logger)
 }
 
-/// HTTP/1 with the request deadlines (slow-loris defence) and the idle timeout of the settings.
-func http1Configuration(_ settings: ServerSettings) -> HTTP1Channel.Configuration {
+/// HTTP/1 with the request deadlines (slow-loris defence) and the idle timeout of the settings; on a TLS listener
+/// also the count of failed handshakes.
+func http1Configuration(
+    _ settings: ServerSettings, handshakes: (metrics: ServerMetrics, listener: ServerMetrics.Listener)? = nil
+) -> HTTP1Channel.Configuration {
     HTTP1Channel.Configuration(
-        additionalChannelHandlers: [
-            RequestDeadline(
-                headLimit: .seconds(settings.headerTimeoutSeconds), bodyLimit: .seconds(settings.requestTimeoutSeconds))
-        ],
+        additionalChannelHandlers: {
+            var handlers: [any RemovableChannelHandler] = []
+            if let handshakes {
+                handlers.append(HandshakeFailureCounter(metrics: handshakes.metrics, listener: handshakes.listener))
+            }
+            handlers.append(
+                RequestDeadline(
+                    headLimit: .seconds(settings.headerTimeoutSeconds),
+                    bodyLimit: .seconds(settings.requestTimeoutSeconds)))
+            return handlers
+        }(),
         idleTimeout: .seconds(settings.idleTimeoutSeconds))
+}
+
+/// `GET /metrics` in the Prometheus text format, over plain HTTP on a listener of its own (`--metrics-port`).
+public func buildMetricsApplication(
+    _ dependencies: ServerDependencies, host: String, port: Int, onServerRunning: @escaping @Sendable () async -> Void = {}
+) -> some ApplicationProtocol {
+    let metrics = dependencies.metrics
+    let router = Router()
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+    }
+    return Application(
+        router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil),
+        onServerRunning: { _ in await onServerRunning() }, logger: dependencies.logger)
 }

@@ -59,6 +59,7 @@ public struct LatchkeyServer {
         let server = try directory.loadServerIdentity()
         if settings.enrollPort == 0 { settings.enrollPort = try FreePort.find(host: settings.host) }
         if settings.apiPort == 0 { settings.apiPort = try FreePort.find(host: settings.host) }
+        if settings.metricsPort == 0 { settings.metricsPort = try FreePort.find(host: settings.metricsHost) }
         let enrollURL = "https://\(settings.urlHost):\(settings.enrollPort)"
         let gateway = settings.gatewayCertificateHeader.flatMap { HTTPField.Name($0) }.map {
             GatewayCertificateSource(trusted: settings.trustedGateways, header: $0)
@@ -81,7 +82,8 @@ public struct LatchkeyServer {
                     options.oob, outboxPath: directory.outboxPath, httpClient: httpClient),
                 settings: settings, enrollURL: enrollURL, apiURL: apiURL,
                 auditCheckpointsPath: directory.auditCheckpointsPath, logger: logger)
-            let ready = Readiness(expected: 2) {
+            let metricsURL = settings.metricsPort.map { "http://\(settings.metricsHost):\($0)/metrics" }
+            let ready = Readiness(expected: settings.metricsPort == nil ? 2 : 3) {
                 let config = ClientConfig(
                     enrollURL: enrollURL, apiURL: apiURL, pins: server.pins.map(\.description),
                     caChain: authority.chainPEM)
@@ -97,6 +99,7 @@ public struct LatchkeyServer {
                 announce("api        \(apiURL)")
                 announce("pins       \(server.pins.map(\.description).joined(separator: " "))")
                 announce("config     \(directory.clientConfigPath)")
+                if let metricsURL { announce("metrics    \(metricsURL)") }
                 announce("ready")
             }
             let enrollApp = try buildEnrollmentApplication(
@@ -112,8 +115,18 @@ public struct LatchkeyServer {
                 apiApp = try buildAPIApplication(
                     dependencies, transport: .tls(server), onServerRunning: { await ready.arrived() })
             }
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: enrollApp), .init(service: apiApp),
+            ]
+            if let port = settings.metricsPort {
+                services.append(
+                    .init(
+                        service: buildMetricsApplication(
+                            dependencies, host: settings.metricsHost, port: port,
+                            onServerRunning: { await ready.arrived() })))
+            }
             var groupConfiguration = ServiceGroupConfiguration(
-                services: [.init(service: enrollApp), .init(service: apiApp)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
             // In-flight requests get this long after SIGTERM; then what is left is cancelled and the process exits.

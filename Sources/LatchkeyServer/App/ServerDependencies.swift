@@ -27,13 +27,17 @@ public struct ServerDependencies: Sendable {
     public var apiURL: String
     /// Where `serve` keeps audit checkpoints; nil writes none (tests).
     public var auditCheckpointsPath: String?
+    /// The Prometheus series both listeners record into.
+    public var metrics: ServerMetrics
     public var logger: Logger
 
     public init(
         store: any LatchkeyStore, authority: CertificateAuthority, sink: any OutOfBandSink,
         settings: ServerSettings = ServerSettings(), clock: ServerClock = .system, enrollURL: String, apiURL: String,
-        auditCheckpointsPath: String? = nil, logger: Logger = Logger(label: "latchkey")
+        auditCheckpointsPath: String? = nil, metrics: ServerMetrics = ServerMetrics(),
+        logger: Logger = Logger(label: "latchkey")
     ) {
+        self.metrics = metrics
         self.store = store
         self.authority = authority
         self.sink = sink

@@ -33,6 +33,9 @@ public struct ServerSettings: Sendable {
     /// mutual TLS and pass the client certificate in `gatewayCertificateHeader`. Empty: the API listener is mTLS.
     public var trustedGateways: [AddressRange] = []
     public var gatewayCertificateHeader: String?
+    /// The metrics listener (`--metrics-port`, plain HTTP): off when nil; 0 picks a free port.
+    public var metricsPort: Int?
+    public var metricsHost = "127.0.0.1"
     /// Nonce lifetime for signed requests.
     public var nonceLifetime: TimeInterval = 120
     /// bcrypt cost for passwords.

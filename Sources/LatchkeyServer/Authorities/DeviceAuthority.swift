@@ -64,12 +64,14 @@ public struct DeviceAuthority: Sendable {
         }
     }
 
+    /// Revokes one of the caller's user's devices; false if it was already revoked.
     func revoke(_ device: VerifiedDevice, deviceID: String, evidence: SignatureEvidence, now: Date = Date()) async throws
+        -> Bool
     {
         guard let target = try await store.device(id: deviceID), target.userID == device.identity.userID else {
             throw Refusal.notFound("no such device")
         }
-        try await revocation.revoke(
+        return try await revocation.revoke(
             deviceID: deviceID, actor: "device:\(device.identity.deviceID)", reason: "revoked by the user",
             signature: evidence, now: now)
     }

@@ -24,14 +24,16 @@ public struct EnrollmentAuthority: Sendable {
     let passwords: PasswordHasher
     let sink: any OutOfBandSink
     let throttle: LoginThrottle
+    let metrics: ServerMetrics
     let settings: ServerSettings
     let apiURL: String
     let logger: Logger
 
     public init(
         store: any LatchkeyStore, authority: CertificateAuthority, settings: ServerSettings, sink: any OutOfBandSink,
-        apiURL: String, logger: Logger
+        apiURL: String, metrics: ServerMetrics = ServerMetrics(), logger: Logger
     ) throws {
+        self.metrics = metrics
         self.store = store
         self.authority = authority
         self.issuer = try DeviceIssuer(store: store, authority: authority, lifetime: settings.certificateLifetime)
@@ -132,6 +134,7 @@ public struct EnrollmentAuthority: Sendable {
             throw Refusal(.oobDeliveryFailed,
                 "the one-time code could not be sent over the \(sink.channel) channel; try again later")
         }
+        metrics.enrollmentStarted()
         return EnrollmentStartResponse(
             enrollmentID: enrollmentID, channel: sink.channel, destinationHint: Self.mask(user.phone),
             expiresAt: Timestamp.string(expiresAt))
@@ -184,6 +187,7 @@ public struct EnrollmentAuthority: Sendable {
         }
 
         let (deviceID, issued) = try await issuer.completeEnrollment(enrollment, csr: request.csr, now: now)
+        metrics.enrollmentCompleted(assurance: "oob")
         do {
             try await sink.deliver(
                 OutOfBandMessage(

@@ -8,6 +8,8 @@ import Logging
 /// duration; never bodies or headers), and turns every error into the JSON error body with its status.
 struct EdgeMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
+    let listener: ServerMetrics.Listener
+    let metrics: ServerMetrics
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -21,17 +23,20 @@ struct EdgeMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             let refusal = Self.refusal(for: error)
+            metrics.refusal(listener: listener, code: refusal.code)
             if refusal.status == .internalServerError {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             }
             response = try refusal.response(from: request, context: context)
         }
         response.headers[.requestID] = requestID
+        let elapsed = ContinuousClock.now - started
+        // The matched route template (or NotFound): a closed set, never the raw path a client chose.
+        let route = context.endpointPath ?? "NotFound"
+        metrics.request(listener: listener, route: route, status: response.status.code, duration: elapsed)
         var metadata: Logger.Metadata = [
             "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
-            "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
-            // The matched route template (or NotFound): a closed set, never the raw path a client chose.
-            "route": "\(context.endpointPath ?? "unmatched")",
+            "ms": "\(Self.milliseconds(elapsed))", "route": "\(route)",
         ]
         if let device = context.facts.deviceID { metadata["device"] = "\(device)" }
         context.logger.info("request", metadata: metadata)

@@ -31,11 +31,11 @@ struct JSONResponse<Body: Encodable & Sendable>: ResponseGenerator {
 
 /// The routes of the enrollment listener (TLS, server authentication only). Handlers decode, call, encode.
 enum EnrollmentRoutes {
-    static func router(enrollment: EnrollmentAuthority, caChainPEM: String, clock: ServerClock)
-        -> Router<LatchkeyRequestContext>
-    {
+    static func router(
+        enrollment: EnrollmentAuthority, caChainPEM: String, clock: ServerClock, metrics: ServerMetrics
+    ) -> Router<LatchkeyRequestContext> {
         let router = Router(context: LatchkeyRequestContext.self)
-        router.add(middleware: EdgeMiddleware())
+        router.add(middleware: EdgeMiddleware(listener: .enroll, metrics: metrics))
         router.get("/v1/health") { _, _ in JSONResponse(["status": "ok"]) }
         router.get("/v1/ca") { _, _ in
             Response(
@@ -67,10 +67,10 @@ enum EnrollmentRoutes {
 enum APIRoutes {
     static func router(
         devices: DeviceAuthority, bank: DemoBank, identity: DeviceIdentityMiddleware, signatures: SignatureMiddleware,
-        clock: ServerClock
+        clock: ServerClock, metrics: ServerMetrics
     ) -> Router<LatchkeyRequestContext> {
         let router = Router(context: LatchkeyRequestContext.self)
-        router.add(middleware: EdgeMiddleware())
+        router.add(middleware: EdgeMiddleware(listener: .api, metrics: metrics))
         router.add(middleware: identity)
         router.get("/v1/me") { _, context in JSONResponse(try await devices.me(try context.requireDevice())) }
         router.post("/v1/certificates/renew") { request, context in
@@ -87,9 +87,12 @@ enum APIRoutes {
         let signed = router.group().add(middleware: signatures)
         signed.delete(RouterPath(SignedEndpoints.revokeDevice.hummingbirdPath)) { _, context in
             let evidence = try context.requireSignature()
-            try await devices.revoke(
+            if try await devices.revoke(
                 try context.requireDevice(), deviceID: try context.parameters.require("id"), evidence: evidence,
                 now: clock.now())
+            {
+                metrics.revoked()
+            }
             return Response(status: .noContent)
         }
         signed.post(RouterPath(SignedEndpoints.transfer.hummingbirdPath)) { request, context in
