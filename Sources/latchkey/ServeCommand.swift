@@ -60,6 +60,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("renewals-per-hour"), help: "Certificate renewals a device may make per hour.")
     var renewalsPerHour = 10
     @Option(
+        name: .customLong("proxy-protocol-from"),
+        help: "A proxy address or CIDR whose connections begin with a PROXY protocol header (v1 or v2) naming the client (repeatable).")
+    var proxyProtocolFrom: [String] = []
+    @Option(
         name: .customLong("metrics-port"),
         help: "Serve GET /metrics (Prometheus text format, plain HTTP) on this port; off unless given; 0 picks one.")
     var metricsPort: Int?
@@ -121,6 +125,9 @@ struct ServeCommand: AsyncParsableCommand {
         } else if !trustedGateways.isEmpty || clientCertHeader != nil {
             throw ValidationError("--trusted-gateway and --client-cert-header apply only with --api-behind-gateway")
         }
+        for proxy in proxyProtocolFrom where AddressRange(proxy) == nil {
+            throw ValidationError("--proxy-protocol-from \(proxy) is not an address or CIDR")
+        }
         for gateway in trustedGateways where AddressRange(gateway) == nil {
             throw ValidationError("--trusted-gateway \(gateway) is not an address or CIDR")
         }
@@ -152,6 +159,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.settings.maximumOutstandingNonces = maxOutstandingNonces
         options.settings.renewalsPerHour = renewalsPerHour
         options.settings.metricsPort = metricsPort
+        options.settings.proxyProtocolFrom = proxyProtocolFrom.compactMap(AddressRange.init)
         options.settings.metricsHost = metricsHost
         if apiBehindGateway {
             options.settings.trustedGateways = trustedGateways.compactMap(AddressRange.init)

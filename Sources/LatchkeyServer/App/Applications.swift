@@ -25,11 +25,12 @@ public func buildEnrollmentApplication(
     let server: HTTPServerBuilder
     switch transport {
     case .tls(let identity):
-        server = try .tls(
-            .http1(configuration: http1Configuration(settings, handshakes: (metrics, .enroll))),
-            tlsConfiguration: ServerTLS.enrollment(server: identity, authority: dependencies.authority))
+        server = try serverBuilder(
+            settings, handshakes: (metrics, .enroll),
+            tls: TLSChannelConfiguration(
+                tlsConfiguration: try ServerTLS.enrollment(server: identity, authority: dependencies.authority)))
     case .plain:
-        server = .http1(configuration: http1Configuration(settings))
+        server = serverBuilder(settings, tls: nil)
     }
     return Application(
         router: router, server: server,
@@ -66,18 +67,34 @@ public func buildAPIApplication(
     let server: HTTPServerBuilder
     switch transport {
     case .tls(let identity):
-        server = try .tls(
-            .http1(configuration: http1Configuration(settings, handshakes: (dependencies.metrics, .api))),
-            configuration: TLSChannelConfiguration(
+        server = try serverBuilder(
+            settings, handshakes: (dependencies.metrics, .api),
+            tls: TLSChannelConfiguration(
                 tlsConfiguration: ServerTLS.api(server: identity, authority: dependencies.authority),
                 customVerificationCallback: resolver.verificationCallback()))
     case .plain:
-        server = .http1(configuration: http1Configuration(settings))
+        server = serverBuilder(settings, tls: nil)
     }
     return Application(
         router: router, server: server,
         configuration: .init(address: .hostname(settings.host, port: settings.apiPort), serverName: nil),
         services: services, onServerRunning: { _ in await onServerRunning() }, logger: dependencies.logger)
+}
+
+/// HTTP/1, in TLS when `tls` is given, behind the PROXY protocol for `settings.proxyProtocolFrom` (SPEC §7).
+func serverBuilder(
+    _ settings: ServerSettings, handshakes: (metrics: ServerMetrics, listener: ServerMetrics.Listener)? = nil,
+    tls: TLSChannelConfiguration?
+) -> HTTPServerBuilder {
+    let proxies = settings.proxyProtocolFrom
+    return HTTPServerBuilder { responder in
+        let http = HTTP1Channel(responder: responder, configuration: http1Configuration(settings, handshakes: handshakes))
+        guard let tls else {
+            return proxies.isEmpty ? http : ProxyProtocolChannel(base: http, trusted: proxies)
+        }
+        let secured = try TLSChannel(http, configuration: tls)
+        return proxies.isEmpty ? secured : ProxyProtocolChannel(base: secured, trusted: proxies)
+    }
 }
 
 /// HTTP/1 with the request deadlines (slow-loris defence) and the idle timeout of the settings; on a TLS listener

@@ -33,6 +33,8 @@ public struct ServerSettings: Sendable {
     /// mutual TLS and pass the client certificate in `gatewayCertificateHeader`. Empty: the API listener is mTLS.
     public var trustedGateways: [AddressRange] = []
     public var gatewayCertificateHeader: String?
+    /// Proxies whose connections begin with a PROXY protocol header naming the client (`--proxy-protocol-from`).
+    public var proxyProtocolFrom: [AddressRange] = []
     /// The metrics listener (`--metrics-port`, plain HTTP): off when nil; 0 picks a free port.
     public var metricsPort: Int?
     public var metricsHost = "127.0.0.1"

@@ -27,9 +27,10 @@ public struct LatchkeyRequestContext: RequestContext {
     /// Request bodies are limited to 1 MiB (SPEC §4: 413 `body_too_large`).
     public var maxUploadSize: Int { BodyLimit.maximumBytes }
 
-    /// The client's IP address, for per-address limits.
+    /// The client's IP address, for per-address limits and logs: the one a trusted proxy's PROXY protocol header
+    /// named, or the connection's own.
     public var clientAddress: String {
-        channel.remoteAddress?.ipAddress ?? "unknown"
+        ProxiedAddresses.shared.address(of: channel) ?? channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// The verified signature's evidence: a signed handler calls this first, so a route that somehow ran without
