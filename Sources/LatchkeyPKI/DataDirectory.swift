@@ -78,6 +78,13 @@ public struct DataDirectory: Sendable {
     }
 
     /// Loads the server certificate, its key and the backup key.
+    /// The root key, or nil when it is not here (kept offline, as DEPLOYMENT.md advises); a key file that others
+    /// can read is refused as for every key.
+    public func loadRootKey() throws -> Certificate.PrivateKey? {
+        guard FileManager.default.fileExists(atPath: rootKeyPath) else { return nil }
+        return try Self.privateKey(at: rootKeyPath)
+    }
+
     public func loadServerIdentity() throws -> ServerIdentity {
         let certificate = try Self.certificate(at: serverCertificatePath)
         let key = try Self.privateKey(at: serverKeyPath)

@@ -72,6 +72,9 @@ public protocol LatchkeyStore: Sendable {
     func storeRenewal(certificate: CertificateRecord, audit: AuditEntry, now: Date) async throws
     /// Stores a device with its certificate and an audit event, all or nothing (operator issuance, `ca sign`).
     func addDevice(_ device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry) async throws
+    /// Every revoked certificate that has not expired at `now` (serial in lowercase hex, revocation time), oldest
+    /// revocation first: the content of the issuing CA's CRL.
+    func revokedCertificates(now: Date) async throws -> [(serial: String, revokedAt: Date)]
     /// Records when devices were last seen (batched by the caller; one statement per device).
     func recordLastSeen(_ times: [String: Date]) async throws
 

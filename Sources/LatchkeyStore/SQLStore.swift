@@ -685,6 +685,22 @@ public final class SQLStore: LatchkeyStore {
         }
     }
 
+    public func revokedCertificates(now: Date) async throws -> [(serial: String, revokedAt: Date)] {
+        try await read { db in
+            try await db.raw(
+                """
+                SELECT serial, revoked_at FROM certificates
+                WHERE revoked_at IS NOT NULL AND not_after > \(bind: Self.millis(now)) ORDER BY revoked_at, serial
+                """
+            ).all().map { row in
+                (
+                    serial: try row.decode(column: "serial", as: String.self),
+                    revokedAt: Self.date(try row.decode(column: "revoked_at", as: Int64.self))
+                )
+            }
+        }
+    }
+
     public func recordLastSeen(_ times: [String: Date]) async throws {
         guard !times.isEmpty else { return }
         try await transaction { db in

@@ -14,7 +14,8 @@ public final class NginxGateway: ServerEndpoints, @unchecked Sendable {
     private let process: Process
 
     /// Starts nginx for `server` (whose API listener must be in gateway mode) and returns once it listens.
-    public init(server: ServerProcess, header: String = "X-SSL-Client-Cert") throws {
+    /// `crl`: a file of PEM CRLs for `ssl_crl` (the output of `latchkey ca crl --pem --chain`).
+    public init(server: ServerProcess, header: String = "X-SSL-Client-Cert", crl: String? = nil) throws {
         guard let binary = NginxStream.binary else { throw ServerProcess.Failure(description: "nginx is not installed") }
         let prefix = try Shell.temporaryDirectory("nginx-gateway")
         let port = try FreePort.next()
@@ -46,6 +47,7 @@ public final class NginxGateway: ServerEndpoints, @unchecked Sendable {
                     ssl_client_certificate \(prefix)/client-ca.pem;
                     ssl_verify_client on;
                     ssl_verify_depth 2;
+                    \(crl.map { "ssl_crl \($0);" } ?? "")
                     location / {
                         proxy_pass http://127.0.0.1:\(upstream);
                         proxy_set_header \(header) $ssl_client_escaped_cert;
@@ -70,6 +72,11 @@ public final class NginxGateway: ServerEndpoints, @unchecked Sendable {
             stop()
             throw ServerProcess.Failure(description: "nginx did not start: \(log)")
         }
+    }
+
+    /// Makes nginx read its configuration and files (the CRL) again (SIGHUP).
+    public func reload() {
+        if process.isRunning { kill(process.processIdentifier, SIGHUP) }
     }
 
     public func stop() {

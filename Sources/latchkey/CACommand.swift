@@ -13,7 +13,7 @@ struct CACommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ca",
         abstract: "Create, show and use the private CA of a data directory.",
-        subcommands: [CAInitCommand.self, CAShowCommand.self, CASignCommand.self]
+        subcommands: [CAInitCommand.self, CAShowCommand.self, CASignCommand.self, CACRLCommand.self]
     )
 }
 
@@ -137,5 +137,57 @@ struct CASignCommand: AsyncParsableCommand {
             print(pem, terminator: "")
         }
         FileHandle.standardError.write(Data("issued device \(deviceID) for \(user)\n".utf8))
+    }
+}
+
+/// `latchkey ca crl`: the issuing CA's CRL, for gateways that check client certificates against one.
+struct CACRLCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crl",
+        abstract: "Print (or write) the issuing CA's CRL of every revoked, unexpired device certificate.",
+        discussion: """
+            DER unless --pem. nginx ssl_crl and HAProxy crl-file want a CRL for every CA of the chain: --pem --chain \
+            appends the root's CRL over the issuing CA (it needs ca/root.key). Renew the file after every revocation \
+            (or fetch GET /v1/crl): a gateway that checks only a CRL is as fresh as its last CRL.
+            """)
+    @OptionGroup var data: DataDirectoryOptions
+    @Option(help: "Write the CRL here instead of standard output.") var out: String?
+    @Flag(help: "PEM instead of DER.") var pem = false
+    @Flag(help: "With --pem: append the root's CRL over the issuing CA.") var chain = false
+    @Option(name: .customLong("crl-lifetime"), help: "How far ahead nextUpdate is, such as 1h.") var crlLifetime = "1h"
+
+    func validate() throws {
+        if chain && !pem { throw ValidationError("--chain needs --pem") }
+        guard DurationText.seconds(crlLifetime) != nil else {
+            throw ValidationError("--crl-lifetime must look like 1h, 30m or 7d")
+        }
+    }
+
+    func run() async throws {
+        let authority = try data.directory.loadAuthority()
+        let rootKey = try data.directory.loadRootKey()
+        if chain && rootKey == nil {
+            throw CommandFailure("--chain needs the root key (\(data.directory.rootKeyPath)) to sign the root's CRL")
+        }
+        let lifetime = DurationText.seconds(crlLifetime)!
+        let (issuing, root) = try await withStore(data) { store in
+            let lists = RevocationLists(store: store, authority: authority, rootKey: rootKey, lifetime: lifetime)
+            return (try await lists.issuing(), chain ? try lists.root() : nil)
+        }
+        var output: [UInt8]
+        if pem {
+            var text = PEM.encode(issuing, label: "X509 CRL")
+            if let root { text += PEM.encode(root, label: "X509 CRL") }
+            output = Array(text.utf8)
+        } else {
+            output = issuing
+        }
+        if let out {
+            guard FileManager.default.createFile(atPath: out, contents: Data(output)) else {
+                throw CommandFailure("cannot write \(out)")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(output))
+        }
     }
 }

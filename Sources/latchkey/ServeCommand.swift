@@ -59,6 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxOutstandingNonces = 16
     @Option(name: .customLong("renewals-per-hour"), help: "Certificate renewals a device may make per hour.")
     var renewalsPerHour = 10
+    @Option(name: .customLong("crl-lifetime"), help: "How far ahead a CRL's nextUpdate is, such as 1h.")
+    var crlLifetime = "1h"
     @Option(
         name: .customLong("proxy-protocol-from"),
         help: "A proxy address or CIDR whose connections begin with a PROXY protocol header (v1 or v2) naming the client (repeatable).")
@@ -125,6 +127,9 @@ struct ServeCommand: AsyncParsableCommand {
         } else if !trustedGateways.isEmpty || clientCertHeader != nil {
             throw ValidationError("--trusted-gateway and --client-cert-header apply only with --api-behind-gateway")
         }
+        guard let crl = DurationText.seconds(crlLifetime), crl >= 60, crl <= 30 * 86_400 else {
+            throw ValidationError("--crl-lifetime must be a duration from 1m to 30d")
+        }
         for proxy in proxyProtocolFrom where AddressRange(proxy) == nil {
             throw ValidationError("--proxy-protocol-from \(proxy) is not an address or CIDR")
         }
@@ -159,6 +164,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.settings.maximumOutstandingNonces = maxOutstandingNonces
         options.settings.renewalsPerHour = renewalsPerHour
         options.settings.metricsPort = metricsPort
+        options.settings.crlLifetime = DurationText.seconds(crlLifetime)!
         options.settings.proxyProtocolFrom = proxyProtocolFrom.compactMap(AddressRange.init)
         options.settings.metricsHost = metricsHost
         if apiBehindGateway {

@@ -19,9 +19,12 @@ public func buildEnrollmentApplication(
         store: dependencies.store, authority: dependencies.authority, settings: settings,
         sink: MeteredSink(base: dependencies.sink, metrics: metrics), apiURL: dependencies.apiURL,
         metrics: metrics, logger: dependencies.logger)
+    let revocationLists = RevocationLists(
+        store: dependencies.store, authority: dependencies.authority, rootKey: dependencies.rootKey,
+        lifetime: settings.crlLifetime)
     let router = EnrollmentRoutes.router(
-        enrollment: enrollment, caChainPEM: dependencies.authority.chainPEM, clock: dependencies.clock,
-        metrics: metrics)
+        enrollment: enrollment, caChainPEM: dependencies.authority.chainPEM, revocationLists: revocationLists,
+        clock: dependencies.clock, metrics: metrics)
     let server: HTTPServerBuilder
     switch transport {
     case .tls(let identity):

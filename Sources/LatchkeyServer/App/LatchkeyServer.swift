@@ -81,7 +81,8 @@ public struct LatchkeyServer {
                 sink: try OutOfBandSinkFactory.make(
                     options.oob, outboxPath: directory.outboxPath, httpClient: httpClient),
                 settings: settings, enrollURL: enrollURL, apiURL: apiURL,
-                auditCheckpointsPath: directory.auditCheckpointsPath, logger: logger)
+                auditCheckpointsPath: directory.auditCheckpointsPath, rootKey: try directory.loadRootKey(),
+                logger: logger)
             let metricsURL = settings.metricsPort.map { "http://\(settings.metricsHost):\($0)/metrics" }
             let ready = Readiness(expected: settings.metricsPort == nil ? 2 : 3) {
                 let config = ClientConfig(

@@ -2,6 +2,7 @@ import Foundation
 import LatchkeyPKI
 import LatchkeyStore
 import Logging
+import X509
 
 /// The time the server acts at: the system clock in production, a settable one in tests (expiry without sleeping).
 public struct ServerClock: Sendable {
@@ -29,15 +30,18 @@ public struct ServerDependencies: Sendable {
     public var auditCheckpointsPath: String?
     /// The Prometheus series both listeners record into.
     public var metrics: ServerMetrics
+    /// The root key, for the root's CRL; nil when it is kept offline.
+    public var rootKey: Certificate.PrivateKey?
     public var logger: Logger
 
     public init(
         store: any LatchkeyStore, authority: CertificateAuthority, sink: any OutOfBandSink,
         settings: ServerSettings = ServerSettings(), clock: ServerClock = .system, enrollURL: String, apiURL: String,
         auditCheckpointsPath: String? = nil, metrics: ServerMetrics = ServerMetrics(),
-        logger: Logger = Logger(label: "latchkey")
+        rootKey: Certificate.PrivateKey? = nil, logger: Logger = Logger(label: "latchkey")
     ) {
         self.metrics = metrics
+        self.rootKey = rootKey
         self.store = store
         self.authority = authority
         self.sink = sink

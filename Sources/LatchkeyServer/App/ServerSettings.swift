@@ -35,6 +35,8 @@ public struct ServerSettings: Sendable {
     public var gatewayCertificateHeader: String?
     /// Proxies whose connections begin with a PROXY protocol header naming the client (`--proxy-protocol-from`).
     public var proxyProtocolFrom: [AddressRange] = []
+    /// How far ahead a CRL's `nextUpdate` is (`--crl-lifetime`).
+    public var crlLifetime: TimeInterval = 3600
     /// The metrics listener (`--metrics-port`, plain HTTP): off when nil; 0 picks a free port.
     public var metricsPort: Int?
     public var metricsHost = "127.0.0.1"

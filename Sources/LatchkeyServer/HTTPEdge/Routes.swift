@@ -29,10 +29,19 @@ struct JSONResponse<Body: Encodable & Sendable>: ResponseGenerator {
     }
 }
 
+/// A CRL in DER (`application/pkix-crl`, RFC 5280 §4.2.1.13).
+enum DERResponse {
+    static func crl(_ der: [UInt8]) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/pkix-crl"], body: .init(byteBuffer: ByteBuffer(bytes: der)))
+    }
+}
+
 /// The routes of the enrollment listener (TLS, server authentication only). Handlers decode, call, encode.
 enum EnrollmentRoutes {
     static func router(
-        enrollment: EnrollmentAuthority, caChainPEM: String, clock: ServerClock, metrics: ServerMetrics
+        enrollment: EnrollmentAuthority, caChainPEM: String, revocationLists: RevocationLists, clock: ServerClock,
+        metrics: ServerMetrics
     ) -> Router<LatchkeyRequestContext> {
         let router = Router(context: LatchkeyRequestContext.self)
         router.add(middleware: EdgeMiddleware(listener: .enroll, metrics: metrics))
@@ -42,6 +51,10 @@ enum EnrollmentRoutes {
                 status: .ok, headers: [.contentType: "application/pem-certificate-chain"],
                 body: .init(byteBuffer: ByteBuffer(string: caChainPEM)))
         }
+        router.get("/v1/crl") { _, _ in
+            DERResponse.crl(try await revocationLists.issuing(now: clock.now()))
+        }
+        router.get("/v1/crl/root") { _, _ in DERResponse.crl(try revocationLists.root(now: clock.now())) }
         router.post("/v1/enrollments") { request, context in
             let body = try await BodyLimit.collect(request)
             let start = try StrictJSON.body(EnrollmentStartRequest.self, from: body)
