@@ -25,6 +25,7 @@ import Testing
         #expect(banner.contains { $0.contains("\"message\":\"ready\"") })
         let me = try #require(requests.first { $0["path"] as? String == "/v1/me" })
         #expect(me["route"] as? String == "/v1/me" && me["device"] as? String == device.deviceID, "\(me)")
+        #expect(me["client"] as? String == "127.0.0.1")
         let notFound = try #require(requests.first { $0["path"] as? String == "/v1/nope" })
         #expect(notFound["route"] as? String == "NotFound")
         #expect(notFound["status"] as? String == "404")

@@ -37,6 +37,8 @@ struct EdgeMiddleware: RouterMiddleware {
         var metadata: Logger.Metadata = [
             "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
             "ms": "\(Self.milliseconds(elapsed))", "route": "\(route)",
+            // The client's address: the one a trusted proxy's PROXY header named, or the connection's.
+            "client": "\(context.clientAddress)",
         ]
         if let device = context.facts.deviceID { metadata["device"] = "\(device)" }
         context.logger.info("request", metadata: metadata)
