@@ -29,7 +29,7 @@ checks = ",".join([
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
     "response_schema_conformance",
 ])
-enrollment_paths = "^/v1/(health|ca|enrollments.*)$"
+enrollment_paths = "^/v1/(health|ca|crl.*|enrollments.*)$"
 common = [
     sys.executable, "-m", "schemathesis.cli", "--config-file", config, "run", schema, "--checks", checks, "--max-examples", max_examples,
     "--phases", "examples,coverage,fuzzing", "--seed", "9421", "--tls-verify", ca_file, "--request-timeout", "10",

@@ -32,6 +32,13 @@ import Testing
             "GET", server.apiURL + "/v1/me", caFile: server.rootCertificatePath,
             extraArguments: ["--interface", "127.0.0.1", "-H", "X-SSL-Client-Cert: \(escaped)"])
         #expect(trusted.status == 200, "\(trusted.status) \(trusted.body)")
+        // The header twice, even from the trusted address, is refused rather than resolved.
+        let twice = try Curl.request(
+            "GET", server.apiURL + "/v1/me", caFile: server.rootCertificatePath,
+            extraArguments: [
+                "--interface", "127.0.0.1", "-H", "X-SSL-Client-Cert: \(escaped)", "-H", "X-SSL-Client-Cert: \(escaped)",
+            ])
+        #expect(twice.status == 401 && twice.errorCode == "certificate_unknown", "\(twice.status) \(twice.body)")
         let bare = try Curl.request("GET", server.apiURL + "/v1/me", caFile: server.rootCertificatePath)
         #expect(bare.status == 401 && bare.errorCode == "certificate_unknown")
         // A certificate of another CA is refused by the gateway itself; one the gateway passes on is still checked.

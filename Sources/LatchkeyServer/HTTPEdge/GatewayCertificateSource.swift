@@ -65,7 +65,9 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
 /// Guarantees: a request from any other address, or without the header, has no certificate (401
 /// `certificate_unknown`), whatever headers it carries; the header may hold URL-encoded PEM (nginx
 /// `$ssl_client_escaped_cert`, AWS ALB `X-Amzn-Mtls-Clientcert`) or Envoy's `X-Forwarded-Client-Cert` with
-/// `Cert="..."`. The certificate is then checked by ``DeviceIdentityResolver`` exactly as a TLS peer certificate:
+/// `Cert="..."`. Anything ambiguous is refused, never resolved by picking one: the header sent twice, more than one
+/// certificate, or an XFCC with more than one element (a gateway that appends to a client's header instead of
+/// replacing it would otherwise let the client choose). The certificate is then checked by ``DeviceIdentityResolver`` exactly as a TLS peer certificate:
 /// chain to the issuing CA, clientAuth, validity, and the device's state in the store on every request.
 public struct GatewayCertificateSource: ClientCertificateSource {
     public let trusted: [AddressRange]
@@ -77,9 +79,10 @@ public struct GatewayCertificateSource: ClientCertificateSource {
     }
 
     public func certificate(for request: Request, context: LatchkeyRequestContext) async throws -> ByteBuffer? {
-        guard let peer = context.channel.remoteAddress?.ipAddress, trusted.contains(where: { $0.contains(peer) }),
-            let value = request.headers[header]
+        guard let peer = context.channel.remoteAddress?.ipAddress, trusted.contains(where: { $0.contains(peer) })
         else { return nil }
+        let values = request.headers[values: header]
+        guard values.count == 1, let value = values.first else { return nil }
         return Self.der(fromHeader: value).map { ByteBuffer(bytes: $0) }
     }
 
@@ -89,10 +92,17 @@ public struct GatewayCertificateSource: ClientCertificateSource {
         if let start = encoded.range(of: "Cert=\"") {
             let rest = encoded[start.upperBound...]
             guard let end = rest.firstIndex(of: "\"") else { return nil }
+            // One XFCC element only: nothing after the certificate may start another (a comma outside quotes),
+            // nor carry a second Cert.
+            let after = rest[rest.index(after: end)...]
+            guard !after.contains(","), !after.contains("Cert="), !encoded[..<start.lowerBound].contains(",") else {
+                return nil
+            }
             encoded = String(rest[..<end])
         }
-        guard let pem = encoded.removingPercentEncoding, let decoded = PEM.decode(pem),
-            decoded.label == "CERTIFICATE"
+        guard let pem = encoded.removingPercentEncoding,
+            pem.components(separatedBy: "-----BEGIN ").count == 2,
+            let decoded = PEM.decode(pem), decoded.label == "CERTIFICATE"
         else { return nil }
         return decoded.der
     }

@@ -38,7 +38,7 @@ enum ProxyHeader {
         let v1Prefix = Array("PROXY ".utf8)
         if bytes.count < 12 {
             let signaturePrefix = bytes.elementsEqual(v2Signature.prefix(bytes.count))
-            let v1 = bytes.elementsEqual(v1Prefix.prefix(bytes.count))
+            let v1 = bytes.prefix(v1Prefix.count).elementsEqual(v1Prefix.prefix(min(bytes.count, v1Prefix.count)))
             return signaturePrefix || v1 ? .incomplete : .invalid
         }
         if bytes.starts(with: v2Signature) { return parseV2(bytes) }

@@ -25,6 +25,12 @@ import X509
         #expect(GatewayCertificateSource.der(fromHeader: escaped) == der)
         let xfcc = "By=spiffe://gateway;Hash=0123abcd;Cert=\"\(escaped)\";Subject=\"CN=device\";URI="
         #expect(GatewayCertificateSource.der(fromHeader: xfcc) == der)
+        // Ambiguous headers are refused, not resolved: two certificates, two XFCC elements (the second review's
+        // takeover through a gateway that appends), a certificate with a chain.
+        let other = try #require(try Self.certificatePEM().addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+        #expect(GatewayCertificateSource.der(fromHeader: escaped + other) == nil)
+        #expect(GatewayCertificateSource.der(fromHeader: "By=client;Cert=\"\(escaped)\",By=gw;Cert=\"\(other)\"") == nil)
+        #expect(GatewayCertificateSource.der(fromHeader: "By=a,By=gw;Cert=\"\(escaped)\"") == nil)
         for junk in ["", "garbage", "Cert=\"unterminated", "-----BEGIN%20PRIVATE%20KEY-----%0AAAAA%0A-----END%20PRIVATE%20KEY-----"] {
             #expect(GatewayCertificateSource.der(fromHeader: junk) == nil, "\(junk)")
         }

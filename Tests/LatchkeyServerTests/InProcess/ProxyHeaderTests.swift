@@ -20,6 +20,9 @@ import Testing
         #expect(parse(v6) == "\(v6.count) 2001:db8::7")
         #expect(parse(Array("PROXY UNKNOWN\r\n".utf8)) == "15 local")
         #expect(parse(Array("PROXY TCP4 192.0.2".utf8)) == "incomplete")
+        // A first segment shorter than the v2 signature but longer than "PROXY " (the second review).
+        #expect(parse(Array("PROXY TCP".utf8)) == "incomplete")
+        #expect(parse(Array("PROXZ".utf8)) == "invalid")
         for bad in [
             "PROXY TCP4 999.0.2.7 127.0.0.1 1 2\r\n", "PROXY TCP4 192.0.2.7 127.0.0.1 1\r\n",
             "PROXY TCP4 2001:db8::7 ::1 1 2\r\n", "PROXY TCP4 192.0.2.7 127.0.0.1 1 2\n", "GET / HTTP/1.1\r\n",
