@@ -25,25 +25,15 @@ public enum CertificateRevocationList {
 
         /// An entry from a serial in lowercase hex (as the store keeps it); nil for anything that is not hex.
         public init?(serialHex: String, revokedAt: Date) {
-            guard !serialHex.isEmpty, serialHex.count % 2 == 0 else { return nil }
-            var bytes: [UInt8] = []
-            var index = serialHex.startIndex
-            while index < serialHex.endIndex {
-                let next = serialHex.index(index, offsetBy: 2)
-                guard let byte = UInt8(serialHex[index..<next], radix: 16) else { return nil }
-                bytes.append(byte)
-                index = next
-            }
+            guard let bytes = Hex.bytes(serialHex), !bytes.isEmpty else { return nil }
             self.init(serial: bytes, revokedAt: revokedAt)
         }
     }
 
-    /// The DER of a CRL issued by `issuer` with `key`.
+    /// The DER of a CRL issued by `issuer`, signed by `signer` (made once from the issuer's key).
     public static func make(
-        issuer: Certificate, key: Certificate.PrivateKey, entries: [Entry], thisUpdate: Date, nextUpdate: Date,
-        number: UInt64
+        issuer: Certificate, signer: Signer, entries: [Entry], thisUpdate: Date, nextUpdate: Date, number: UInt64
     ) throws -> [UInt8] {
-        let signer = try Signer(key)
         var tbs = DER.Serializer()
         try tbs.appendConstructedNode(identifier: .sequence) { s in
             try s.serialize(1)
@@ -89,12 +79,12 @@ public enum CertificateRevocationList {
         return list.serializedBytes
     }
 
-    /// The signing half of a CA key, by curve.
-    struct Signer {
+    /// The signing half of a CA key, by curve: made once, used for every list.
+    public struct Signer: Sendable {
         let algorithm: ASN1ObjectIdentifier
-        let sign: ([UInt8]) throws -> [UInt8]
+        let sign: @Sendable ([UInt8]) throws -> [UInt8]
 
-        init(_ key: Certificate.PrivateKey) throws {
+        public init(_ key: Certificate.PrivateKey) throws {
             let pem = try key.serializeAsPEM().pemString
             if let p256 = try? P256.Signing.PrivateKey(pemRepresentation: pem) {
                 algorithm = [1, 2, 840, 10045, 4, 3, 2]

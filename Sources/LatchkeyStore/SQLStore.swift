@@ -112,17 +112,7 @@ public final class SQLStore: LatchkeyStore {
     ) async throws -> R {
         let begin = backend.beginReadTransactionSQL
         return try await unavailableOnFailure {
-            try await self.backend.withReadSession { db in
-                try await db.raw(SQLQueryString(begin)).run()
-                do {
-                    let result = try await body(db)
-                    try await db.raw("COMMIT").run()
-                    return result
-                } catch {
-                    try? await db.raw("ROLLBACK").run()
-                    throw error
-                }
-            }
+            try await self.backend.withReadSession { db in try await Self.inTransaction(db, begin: begin, body) }
         }
     }
 
@@ -131,17 +121,22 @@ public final class SQLStore: LatchkeyStore {
     ) async throws -> R {
         let begin = backend.beginTransactionSQL
         return try await unavailableOnFailure {
-            try await self.backend.withSession { db in
-                try await db.raw(SQLQueryString(begin)).run()
-                do {
-                    let result = try await body(db)
-                    try await db.raw("COMMIT").run()
-                    return result
-                } catch {
-                    try? await db.raw("ROLLBACK").run()
-                    throw error
-                }
-            }
+            try await self.backend.withSession { db in try await Self.inTransaction(db, begin: begin, body) }
+        }
+    }
+
+    /// `body` between `begin` and COMMIT, rolled back if it throws.
+    private static func inTransaction<R: Sendable>(
+        _ db: any SQLDatabase, begin: String, _ body: (any SQLDatabase) async throws -> R
+    ) async throws -> R {
+        try await db.raw(SQLQueryString(begin)).run()
+        do {
+            let result = try await body(db)
+            try await db.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            throw error
         }
     }
 

@@ -56,22 +56,12 @@ public final class NginxGateway: ServerEndpoints, @unchecked Sendable {
             }
             """
         try configuration.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        ChildProcesses.register(process.processIdentifier)
-        self.process = process
+        process = try PeerProcess.launch(
+            binary, ["-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"], name: "nginx",
+            log: prefix + "/stderr.log", ports: [port])
         self.enrollURL = server.enrollURL
         self.apiURL = "https://127.0.0.1:\(port)"
         self.rootCertificatePath = server.rootCertificatePath
-        guard FreePort.waitUntilListening(port: port, while: { process.isRunning }) else {
-            let log = (try? String(contentsOfFile: prefix + "/error.log", encoding: .utf8)) ?? ""
-            stop()
-            throw ServerProcess.Failure(description: "nginx did not start: \(log)")
-        }
     }
 
     /// Makes nginx read its configuration and files (the CRL) again (SIGHUP).
@@ -79,12 +69,7 @@ public final class NginxGateway: ServerEndpoints, @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, SIGHUP) }
     }
 
-    public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
-        }
-    }
+    public func stop() { PeerProcess.stop(process) }
 
     deinit { stop() }
 }

@@ -58,34 +58,47 @@ public final class NginxStream: ServerEndpoints, @unchecked Sendable {
             }
             """
         try configuration.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        ChildProcesses.register(process.processIdentifier)
-        self.process = process
+        process = try PeerProcess.launch(
+            binary, ["-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"], name: "nginx",
+            log: prefix + "/stderr.log", ports: [enrollPort, apiPort])
         self.enrollURL = "https://127.0.0.1:\(enrollPort)"
         self.apiURL = "https://127.0.0.1:\(apiPort)"
         self.rootCertificatePath = servers[0].rootCertificatePath
-        for port in [enrollPort, apiPort] {
-            guard FreePort.waitUntilListening(port: port, while: { process.isRunning }) else {
-                let log = (try? String(contentsOfFile: prefix + "/error.log", encoding: .utf8)) ?? ""
-                stop()
-                throw ServerProcess.Failure(description: "nginx did not start: \(log)")
-            }
-        }
     }
 
-    public func stop() {
+    public func stop() { PeerProcess.stop(process) }
+
+    deinit { stop() }
+}
+
+/// A peer program a test runs (nginx, HAProxy): started, and returned once it listens on every port.
+enum PeerProcess {
+    /// Starts `binary`; throws with the contents of `log` if it does not listen on all `ports` within 10 s.
+    static func launch(_ binary: String, _ arguments: [String], name: String, log: String, ports: [Int]) throws
+        -> Process
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        ChildProcesses.register(process.processIdentifier)
+        for port in ports where !FreePort.waitUntilListening(port: port, while: { process.isRunning }) {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            stop(process)
+            throw ServerProcess.Failure(description: "\(name) did not start: \(text)")
+        }
+        return process
+    }
+
+    static func stop(_ process: Process) {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
         }
     }
-
-    deinit { stop() }
 }
 
 /// Free TCP ports on 127.0.0.1, for servers a test starts.

@@ -73,34 +73,14 @@ public final class ProxyProtocolFront: ServerEndpoints, @unchecked Sendable {
             try configuration.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
             arguments = ["-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"]
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        let errors = prefix + "/stderr.log"
-        FileManager.default.createFile(atPath: errors, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: errors)
-        try process.run()
-        ChildProcesses.register(process.processIdentifier)
-        self.process = process
+        process = try PeerProcess.launch(
+            binary, arguments, name: "the proxy", log: prefix + "/stderr.log", ports: [enrollPort, apiPort])
         self.enrollURL = "https://127.0.0.1:\(enrollPort)"
         self.apiURL = "https://127.0.0.1:\(apiPort)"
         self.rootCertificatePath = server.rootCertificatePath
-        for port in [enrollPort, apiPort] {
-            guard FreePort.waitUntilListening(port: port, while: { process.isRunning }) else {
-                let log = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
-                stop()
-                throw ServerProcess.Failure(description: "the proxy did not start: \(log)")
-            }
-        }
     }
 
-    public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
-        }
-    }
+    public func stop() { PeerProcess.stop(process) }
 
     deinit { stop() }
 }

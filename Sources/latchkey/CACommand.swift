@@ -171,7 +171,7 @@ struct CACRLCommand: AsyncParsableCommand {
         }
         let lifetime = DurationText.seconds(crlLifetime)!
         let (issuing, root) = try await withStore(data) { store in
-            let lists = RevocationLists(store: store, authority: authority, rootKey: rootKey, lifetime: lifetime)
+            let lists = try RevocationLists(store: store, authority: authority, rootKey: rootKey, lifetime: lifetime)
             return (try await lists.issuing(), chain ? try lists.root() : nil)
         }
         var output: [UInt8]

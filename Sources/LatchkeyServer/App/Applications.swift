@@ -19,7 +19,7 @@ public func buildEnrollmentApplication(
         store: dependencies.store, authority: dependencies.authority, settings: settings,
         sink: MeteredSink(base: dependencies.sink, metrics: metrics), apiURL: dependencies.apiURL,
         metrics: metrics, logger: dependencies.logger)
-    let revocationLists = RevocationLists(
+    let revocationLists = try RevocationLists(
         store: dependencies.store, authority: dependencies.authority, rootKey: dependencies.rootKey,
         lifetime: settings.crlLifetime)
     let router = EnrollmentRoutes.router(

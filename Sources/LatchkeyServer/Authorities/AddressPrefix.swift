@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The network a client address is counted under by per-address limits.
 ///
 /// Guarantees: an IPv4 address counts as itself (IPv4-mapped IPv6 addresses as their IPv4 address); an IPv6 address
@@ -11,11 +7,7 @@ import Foundation
 /// /64 does not reset a limit. Anything unparsable counts as itself.
 enum AddressPrefix {
     static func limitKey(for address: String) -> String {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, address, &v4) == 1 { return address }
-        var v6 = in6_addr()
-        guard inet_pton(AF_INET6, address, &v6) == 1 else { return address }
-        let bytes = withUnsafeBytes(of: v6) { Array($0) }
+        guard let bytes = AddressRange.bytes(address), bytes.count == 16 else { return address }
         if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
             return bytes[12..<16].map(String.init).joined(separator: ".")
         }

@@ -12,7 +12,6 @@ import Logging
 public struct DeviceAuthority: Sendable {
     let store: any LatchkeyStore
     let authority: CertificateAuthority
-    let policy: IssuancePolicy
     let issuer: DeviceIssuer
     let revocation: DeviceRevocation
     let settings: ServerSettings
@@ -23,7 +22,6 @@ public struct DeviceAuthority: Sendable {
     {
         self.store = store
         self.authority = authority
-        self.policy = try IssuancePolicy(lifetime: settings.certificateLifetime)
         self.issuer = try DeviceIssuer(store: store, authority: authority, lifetime: settings.certificateLifetime)
         self.revocation = DeviceRevocation(store: store)
         self.settings = settings
@@ -40,7 +38,7 @@ public struct DeviceAuthority: Sendable {
         -> CertificateResponse
     {
         // Renewals per device per hour: certificates are counted by issuance (notBefore is backdated a little).
-        let windowStart = now.addingTimeInterval(-3600 - policy.backdate)
+        let windowStart = now.addingTimeInterval(-3600 - issuer.policy.backdate)
         let recent = try await store.certificates(deviceID: device.identity.deviceID).filter {
             $0.notBefore >= windowStart
         }

@@ -37,30 +37,8 @@ struct OneTimeCode: Sendable {
 
     /// Whether `code` matches `storedHash`, compared in constant time.
     func matches(code: String, enrollmentID: String, storedHash: String) -> Bool {
-        guard let stored = Self.bytes(hex: storedHash) else { return false }
+        guard let stored = Hex.bytes(storedHash) else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(
             stored, authenticating: Data("\(enrollmentID):\(code)".utf8), using: key)
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        let chars = Array(hex.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var result: [UInt8] = []
-        result.reserveCapacity(chars.count / 2)
-        var index = 0
-        while index < chars.count {
-            guard let high = nibble(chars[index]), let low = nibble(chars[index + 1]) else { return nil }
-            result.append(high << 4 | low)
-            index += 2
-        }
-        return result
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        default: return nil
-        }
     }
 }

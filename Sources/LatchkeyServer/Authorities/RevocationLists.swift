@@ -14,16 +14,18 @@ import X509
 public struct RevocationLists: Sendable {
     let store: any LatchkeyStore
     let authority: CertificateAuthority
-    let rootKey: Certificate.PrivateKey?
+    let issuingSigner: CertificateRevocationList.Signer
+    let rootSigner: CertificateRevocationList.Signer?
     let lifetime: TimeInterval
 
     public init(
         store: any LatchkeyStore, authority: CertificateAuthority, rootKey: Certificate.PrivateKey?,
         lifetime: TimeInterval
-    ) {
+    ) throws {
         self.store = store
         self.authority = authority
-        self.rootKey = rootKey
+        self.issuingSigner = try CertificateRevocationList.Signer(authority.issuingKey)
+        self.rootSigner = try rootKey.map(CertificateRevocationList.Signer.init)
         self.lifetime = lifetime
     }
 
@@ -33,17 +35,18 @@ public struct RevocationLists: Sendable {
             CertificateRevocationList.Entry(serialHex: $0.serial, revokedAt: $0.revokedAt)
         }
         return try CertificateRevocationList.make(
-            issuer: authority.issuing, key: authority.issuingKey, entries: entries, thisUpdate: now,
+            issuer: authority.issuing, signer: issuingSigner, entries: entries, thisUpdate: now,
             nextUpdate: now.addingTimeInterval(lifetime), number: Self.number(now))
     }
 
     /// The root's CRL (DER): no issuing CA of Latchkey's is revoked.
     public func root(now: Date = Date()) throws -> [UInt8] {
-        guard let rootKey else {
+        guard let rootSigner else {
             throw Refusal(.serviceUnavailable, "the root key is not on this server: no root CRL can be issued here")
         }
         return try CertificateRevocationList.make(
-            issuer: authority.root, key: rootKey, entries: [], thisUpdate: now, nextUpdate: now.addingTimeInterval(lifetime),
+            issuer: authority.root, signer: rootSigner, entries: [], thisUpdate: now,
+            nextUpdate: now.addingTimeInterval(lifetime),
             number: Self.number(now))
     }
 

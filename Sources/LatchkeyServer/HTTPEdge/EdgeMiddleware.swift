@@ -34,18 +34,26 @@ struct EdgeMiddleware: RouterMiddleware {
         // The matched route template (or NotFound): a closed set, never the raw path a client chose.
         let route = context.endpointPath ?? "NotFound"
         metrics.request(listener: listener, route: route, status: response.status.code, duration: elapsed)
+        // Built only when the line is logged (the metadata argument is an autoclosure).
+        context.logger.info(
+            "request", metadata: Self.requestMetadata(request, response, context, route: route, elapsed: elapsed))
+        return response
+    }
+
+    static func requestMetadata(
+        _ request: Request, _ response: Response, _ context: Context, route: String, elapsed: Duration
+    ) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
             "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
-            "ms": "\(Self.milliseconds(elapsed))", "route": "\(route)",
+            "ms": "\(milliseconds(elapsed))", "route": "\(route)",
             // The client's address: the one a trusted proxy's PROXY header named, or the connection's.
             "client": "\(context.clientAddress)",
         ]
         if let device = context.facts.deviceID { metadata["device"] = "\(device)" }
-        context.logger.info("request", metadata: metadata)
-        return response
+        return metadata
     }
 
-    static func milliseconds(_ duration: Duration) -> Int64 {
+        static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 

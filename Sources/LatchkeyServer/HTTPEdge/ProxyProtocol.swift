@@ -142,11 +142,6 @@ final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannelHandler
             context.pipeline.syncOperations.removeHandler(self, promise: nil)
         }
     }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        ProxiedAddresses.shared.remove(context.channel)
-        context.fireChannelInactive()
-    }
 }
 
 /// A child channel that reads a PROXY protocol header before the wrapped channel's setup (TLS and HTTP).
