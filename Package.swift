@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "LatchkeyPKI", targets: ["LatchkeyPKI"]),
         .library(name: "LatchkeyProtocol", targets: ["LatchkeyProtocol"]),
+        .library(name: "LatchkeyAttestation", targets: ["LatchkeyAttestation"]),
         .library(name: "LatchkeyStore", targets: ["LatchkeyStore"]),
         .library(name: "LatchkeyServer", targets: ["LatchkeyServer"]),
         .library(name: "LatchkeyClient", targets: ["LatchkeyClient"]),
@@ -39,6 +40,16 @@ let package = Package(
         .target(
             name: "LatchkeyPKI",
             dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .target(
+            name: "LatchkeyAttestation",
+            dependencies: [
+                "LatchkeyPKI",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -132,6 +143,7 @@ let package = Package(
             name: "latchkey",
             dependencies: [
                 "LatchkeyPKI",
+                "LatchkeyAttestation",
                 "LatchkeyProtocol",
                 "LatchkeyStore",
                 "LatchkeyServer",

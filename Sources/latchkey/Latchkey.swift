@@ -10,7 +10,7 @@ struct Latchkey: AsyncParsableCommand {
         discussion: "Exit status: 0 success, 1 a refused or failed operation, 2 bad usage.",
         subcommands: [
             ServeCommand.self, CACommand.self, UserCommand.self, DeviceCommand.self, AuditCommand.self,
-            ClientCommand.self, DemoCommand.self,
+            AttestCommand.self, ClientCommand.self, DemoCommand.self,
         ]
     )
 }
