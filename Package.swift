@@ -165,6 +165,14 @@ let package = Package(
         .target(name: "LatchkeyFuzzTargets", dependencies: ["LatchkeyPKI", "LatchkeyProtocol"]),
         .testTarget(name: "LatchkeyPKITests", dependencies: ["LatchkeyPKI", "LatchkeyTestSupport"]),
         .testTarget(
+            name: "LatchkeyAttestationTests",
+            dependencies: [
+                "LatchkeyAttestation", "LatchkeyTestSupport", "latchkey",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]),
+        .testTarget(
             name: "latchkeyTests",
             dependencies: [
                 "latchkey", "latchkey-bench", "LatchkeyPKI", "LatchkeyTestSupport",

@@ -53,7 +53,7 @@ public struct AndroidRevocationList: Sendable, Equatable {
     }
 
     /// The decimal digits of a big-endian unsigned number.
-    static func decimal(_ bytes: [UInt8]) -> String {
+    public static func decimal(_ bytes: [UInt8]) -> String {
         var number = Array(bytes.drop { $0 == 0 })
         guard !number.isEmpty else { return "0" }
         var digits: [Character] = []
