@@ -72,6 +72,7 @@ let package = Package(
             name: "LatchkeyServer",
             dependencies: [
                 "LatchkeyPKI",
+                "LatchkeyAttestation",
                 "LatchkeyProtocol",
                 "LatchkeyStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -191,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "LatchkeyServerTests",
             dependencies: [
-                "LatchkeyServer", "LatchkeyPKI", "LatchkeyProtocol", "LatchkeyStore", "LatchkeyClient",
+                "LatchkeyServer", "LatchkeyAttestation", "LatchkeyPKI", "LatchkeyProtocol", "LatchkeyStore", "LatchkeyClient",
                 "LatchkeyTestSupport", "latchkey", "latchkey-bench",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

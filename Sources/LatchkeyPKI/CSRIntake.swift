@@ -14,6 +14,8 @@ public struct AcceptedCSR: Sendable {
     /// RFC 5280 §4.2.1.2 method 1 (SHA-1 of the subjectPublicKey bits), taken from the CSR's own bytes: deriving it
     /// from `publicKey` converts the key to affine coordinates again, a modular inversion per issuance.
     public let keyIdentifier: SubjectKeyIdentifier
+    /// The CSR's DER as received: an App Attest attestation binds its SHA-256 (SPEC §6).
+    public let der: [UInt8]
 }
 
 /// Parses and checks PKCS#10 certificate signing requests (RFC 2986).
@@ -72,7 +74,8 @@ public enum CSRIntake {
                 SubjectKeyIdentifier(keyIdentifier: ArraySlice(Insecure.SHA1.hash(data: $0)))
             }
             ?? SubjectKeyIdentifier(hash: csr.publicKey)
-        return AcceptedCSR(publicKey: csr.publicKey, keyDescription: keyDescription, keyIdentifier: keyIdentifier)
+        return AcceptedCSR(
+            publicKey: csr.publicKey, keyDescription: keyDescription, keyIdentifier: keyIdentifier, der: der)
     }
 
     /// The value of the subjectPublicKey BIT STRING of a DER CSR (without the unused-bits byte), or nil.

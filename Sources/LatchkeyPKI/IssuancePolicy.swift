@@ -5,7 +5,8 @@ import X509
 /// Decides every field of a device certificate (SPEC §3); only the public key comes from the request.
 ///
 /// Guarantees: subject CN = device id; SAN URIs `urn:latchkey:device:<id>` and `urn:latchkey:user:<id>` only;
-/// EKU clientAuth only; KeyUsage digitalSignature (critical); CA:FALSE (critical); SKI and AKI; a random positive
+/// EKU clientAuth only; KeyUsage digitalSignature (critical); CA:FALSE (critical); SKI and AKI; certificatePolicies
+/// with the device's assurance (SPEC §6); a random positive
 /// serial of 126 bits; not-before backdated by `backdate`; not-after `lifetime` later, never past the issuing CA.
 public struct IssuancePolicy: Sendable {
     public static let defaultLifetime: TimeInterval = 7 * Lifetime.day
@@ -28,11 +29,12 @@ public struct IssuancePolicy: Sendable {
 
     /// Issues a client certificate for a device of a user, signed by the issuing CA.
     public func issue(
-        _ request: AcceptedCSR, deviceID: String, userID: String, authority: CertificateAuthority, now: Date = Date()
+        _ request: AcceptedCSR, deviceID: String, userID: String, assurance: DeviceAssurance = .oob,
+        authority: CertificateAuthority, now: Date = Date()
     ) throws -> Certificate {
         try issue(
             publicKey: request.publicKey, keyIdentifier: request.keyIdentifier, deviceID: deviceID, userID: userID,
-            authority: authority, now: now)
+            assurance: assurance, authority: authority, now: now)
     }
 
     public func issue(
@@ -40,6 +42,7 @@ public struct IssuancePolicy: Sendable {
         keyIdentifier: SubjectKeyIdentifier? = nil,
         deviceID: String,
         userID: String,
+        assurance: DeviceAssurance = .oob,
         authority: CertificateAuthority,
         now: Date = Date()
     ) throws -> Certificate {
@@ -56,6 +59,7 @@ public struct IssuancePolicy: Sendable {
             ])
             keyIdentifier ?? SubjectKeyIdentifier(hash: publicKey)
             authority.issuingKeyIdentifier
+            assurance.certificatePoliciesExtension
         }
         return try authority.sign(
             publicKey: publicKey,

@@ -22,6 +22,13 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case csrSignatureInvalid = "csr_signature_invalid"
     case csrKeyUnsupported = "csr_key_unsupported"
     case csrKeyInUse = "csr_key_in_use"
+    // Attestation (SPEC §6)
+    case attestationInvalid = "attestation_invalid"
+    case attestationUnsupported = "attestation_unsupported"
+    case attestationRequired = "attestation_required"
+    case attestationReused = "attestation_reused"
+    case attestationUnavailable = "attestation_unavailable"
+    case assertionInvalid = "assertion_invalid"
     // Device identity
     case certificateUnknown = "certificate_unknown"
     case certificateRevoked = "certificate_revoked"

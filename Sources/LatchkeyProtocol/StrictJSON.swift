@@ -3,6 +3,12 @@ import Foundation
 /// A request body whose JSON object may hold only `allowedFields`.
 public protocol StrictRequestBody: Decodable {
     static var allowedFields: Set<String> { get }
+    /// The fields allowed in an object-valued field, by that field's name.
+    static var nestedAllowedFields: [String: Set<String>] { get }
+}
+
+extension StrictRequestBody {
+    public static var nestedAllowedFields: [String: Set<String>] { [:] }
 }
 
 extension EnrollmentStartRequest: StrictRequestBody {
@@ -10,7 +16,10 @@ extension EnrollmentStartRequest: StrictRequestBody {
 }
 
 extension EnrollmentCompleteRequest: StrictRequestBody {
-    public static let allowedFields: Set<String> = ["code", "csr"]
+    public static let allowedFields: Set<String> = ["code", "csr", "attestation"]
+    public static let nestedAllowedFields: [String: Set<String>] = [
+        "attestation": ["format", "key_id", "attestation_object", "certificate_chain"]
+    ]
 }
 
 extension RenewRequest: StrictRequestBody {
@@ -50,6 +59,13 @@ public enum StrictJSON {
         let unknown = Set(fields.keys).subtracting(T.allowedFields).sorted()
         guard unknown.isEmpty else {
             throw Problem(message: "unknown field(s): \(unknown.joined(separator: ", "))")
+        }
+        for (name, allowed) in T.nestedAllowedFields {
+            guard let nested = fields[name] as? [String: Any] else { continue }
+            let unknown = Set(nested.keys).subtracting(allowed).sorted()
+            guard unknown.isEmpty else {
+                throw Problem(message: "unknown field(s) in \(name): \(unknown.joined(separator: ", "))")
+            }
         }
         do {
             return try JSONDecoder().decode(T.self, from: data)

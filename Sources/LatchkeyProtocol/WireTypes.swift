@@ -1,3 +1,5 @@
+import Foundation
+
 /// `POST /v1/enrollments` body.
 public struct EnrollmentStartRequest: Codable, Sendable, Equatable {
     public var username: String
@@ -22,12 +24,18 @@ public struct EnrollmentStartResponse: Codable, Sendable, Equatable {
     public var channel: String
     public var destinationHint: String
     public var expiresAt: String
+    /// Base64 of 32 random bytes for this enrollment only: the challenge an attestation binds (SPEC §6).
+    public var attestationChallenge: String?
 
-    public init(enrollmentID: String, channel: String, destinationHint: String, expiresAt: String) {
+    public init(
+        enrollmentID: String, channel: String, destinationHint: String, expiresAt: String,
+        attestationChallenge: String? = nil
+    ) {
         self.enrollmentID = enrollmentID
         self.channel = channel
         self.destinationHint = destinationHint
         self.expiresAt = expiresAt
+        self.attestationChallenge = attestationChallenge
     }
 
     enum CodingKeys: String, CodingKey {
@@ -35,17 +43,60 @@ public struct EnrollmentStartResponse: Codable, Sendable, Equatable {
         case enrollmentID = "enrollment_id"
         case destinationHint = "destination_hint"
         case expiresAt = "expires_at"
+        case attestationChallenge = "attestation_challenge"
     }
 }
 
-/// `POST /v1/enrollments/{id}/complete` body: the out-of-band code and a PEM CSR.
+/// `POST /v1/enrollments/{id}/complete` body: the out-of-band code, a PEM CSR and, optionally, an attestation of the
+/// CSR's key (SPEC §6).
 public struct EnrollmentCompleteRequest: Codable, Sendable, Equatable {
     public var code: String
     public var csr: String
+    public var attestation: AttestationPayload?
 
-    public init(code: String, csr: String) {
+    public init(code: String, csr: String, attestation: AttestationPayload? = nil) {
         self.code = code
         self.csr = csr
+        self.attestation = attestation
+    }
+}
+
+/// An attestation sent with an enrollment: `apple-appattest` (key id and attestation object) or `android-key` (the
+/// certificate chain, leaf first), all base64.
+public struct AttestationPayload: Codable, Sendable, Equatable {
+    public static let appleAppAttest = "apple-appattest"
+    public static let androidKey = "android-key"
+
+    public var format: String
+    public var keyID: String?
+    public var attestationObject: String?
+    public var certificateChain: [String]?
+
+    public init(format: String, keyID: String? = nil, attestationObject: String? = nil, certificateChain: [String]? = nil)
+    {
+        self.format = format
+        self.keyID = keyID
+        self.attestationObject = attestationObject
+        self.certificateChain = certificateChain
+    }
+
+    /// An App Attest attestation.
+    public static func apple(keyID: [UInt8], attestationObject: [UInt8]) -> AttestationPayload {
+        AttestationPayload(
+            format: appleAppAttest, keyID: Data(keyID).base64EncodedString(),
+            attestationObject: Data(attestationObject).base64EncodedString())
+    }
+
+    /// An Android Key Attestation chain (DER certificates, leaf first).
+    public static func android(chain: [[UInt8]]) -> AttestationPayload {
+        AttestationPayload(format: androidKey, certificateChain: chain.map { Data($0).base64EncodedString() })
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format
+        case keyID = "key_id"
+        case attestationObject = "attestation_object"
+        case certificateChain = "certificate_chain"
     }
 }
 
@@ -89,17 +140,23 @@ public struct MeResponse: Codable, Sendable, Equatable {
     public var deviceID: String
     public var certificateSerial: String
     public var notAfter: String
+    /// `oob`, `apple-app-attest`, `android-tee` or `android-strongbox`.
+    public var assurance: String?
 
-    public init(userID: String, username: String, deviceID: String, certificateSerial: String, notAfter: String) {
+    public init(
+        userID: String, username: String, deviceID: String, certificateSerial: String, notAfter: String,
+        assurance: String? = nil
+    ) {
         self.userID = userID
         self.username = username
         self.deviceID = deviceID
         self.certificateSerial = certificateSerial
         self.notAfter = notAfter
+        self.assurance = assurance
     }
 
     enum CodingKeys: String, CodingKey {
-        case username
+        case username, assurance
         case userID = "user_id"
         case deviceID = "device_id"
         case certificateSerial = "certificate_serial"
@@ -115,9 +172,13 @@ public struct DeviceInfo: Codable, Sendable, Equatable {
     public var enrolledAt: String
     public var lastSeenAt: String?
     public var current: Bool
+    public var assurance: String?
 
-    public init(deviceID: String, name: String, status: String, enrolledAt: String, lastSeenAt: String?, current: Bool)
-    {
+    public init(
+        deviceID: String, name: String, status: String, enrolledAt: String, lastSeenAt: String?, current: Bool,
+        assurance: String? = nil
+    ) {
+        self.assurance = assurance
         self.deviceID = deviceID
         self.name = name
         self.status = status
@@ -127,7 +188,7 @@ public struct DeviceInfo: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, status, current
+        case name, status, current, assurance
         case deviceID = "device_id"
         case enrolledAt = "enrolled_at"
         case lastSeenAt = "last_seen_at"

@@ -43,8 +43,9 @@ public protocol LatchkeyStore: Sendable {
     /// `limit`. Two concurrent calls never both count below the limit.
     func recordWrongCode(enrollmentID: String, limit: Int) async throws -> WrongCodeOutcome
     /// Marks a pending, unexpired enrollment completed and stores its device and certificate and an audit event, all
-    /// or nothing. Throws `enrollment_used`, `enrollment_locked`, `enrollment_expired` or `not_found` otherwise, and
-    /// `csr_key_in_use` when the certificate's key belongs to another active device.
+    /// or nothing. Throws `enrollment_used`, `enrollment_locked`, `enrollment_expired` or `not_found` otherwise,
+    /// `csr_key_in_use` when the certificate's key belongs to another active device, and `attestation_reused` when the
+    /// device's App Attest key id was enrolled before.
     func completeEnrollment(
         id: String, device: DeviceRecord, certificate: CertificateRecord, audit: AuditEntry, now: Date
     ) async throws
@@ -75,6 +76,10 @@ public protocol LatchkeyStore: Sendable {
     /// Every revoked certificate that has not expired at `now` (serial in lowercase hex, revocation time), oldest
     /// revocation first: the content of the issuing CA's CRL.
     func revokedCertificates(now: Date) async throws -> [(serial: String, revokedAt: Date)]
+    /// Raises an App Attest device's assertion counter to `counter` if it is greater than the stored one; false
+    /// otherwise (a replayed or reordered assertion). Concurrent calls from any instance never both succeed with the
+    /// same counter.
+    func advanceAssertionCounter(deviceID: String, to counter: Int64) async throws -> Bool
     /// Records when devices were last seen (batched by the caller; one statement per device).
     func recordLastSeen(_ times: [String: Date]) async throws
 

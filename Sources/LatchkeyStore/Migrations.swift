@@ -96,6 +96,19 @@ enum Migrations {
                 "CREATE INDEX nonces_expires ON nonces (expires_at)",
             ]
         ),
+        (
+            5,
+            [
+                // Attested enrollment (SPEC §6).
+                "ALTER TABLE enrollments ADD COLUMN attestation_challenge TEXT",
+                "ALTER TABLE devices ADD COLUMN assurance TEXT NOT NULL DEFAULT 'oob'",
+                "ALTER TABLE devices ADD COLUMN attest_key_id TEXT",
+                "ALTER TABLE devices ADD COLUMN attest_public_key TEXT",
+                "ALTER TABLE devices ADD COLUMN assertion_counter BIGINT NOT NULL DEFAULT 0",
+                // An App Attest key id is enrolled at most once, also after its device is revoked.
+                "CREATE TABLE attested_keys (key_id TEXT PRIMARY KEY, device_id TEXT NOT NULL)",
+            ]
+        ),
     ]
 
     static var latestVersion: Int64 { all.last?.version ?? 0 }

@@ -47,12 +47,25 @@ public struct DeviceRecord: Sendable, Equatable {
     public let lastSeenAt: Date?
     public let revokedAt: Date?
     public let revocationReason: String?
+    /// `oob`, `apple-app-attest`, `android-tee` or `android-strongbox` (SPEC §6).
+    public let assurance: String
+    /// An App Attest device's key id (base64): enrolled at most once, ever.
+    public let attestKeyID: String?
+    /// An App Attest device's attested key (base64 of the uncompressed P-256 point): its assertions verify with it.
+    public let attestPublicKey: String?
+    /// The greatest App Attest assertion counter accepted so far.
+    public let assertionCounter: Int64
 
     public init(
         id: String, userID: String, name: String, status: DeviceStatus = .active, enrolledAt: Date,
         lastSeenAt: Date? = nil,
-        revokedAt: Date? = nil, revocationReason: String? = nil
+        revokedAt: Date? = nil, revocationReason: String? = nil, assurance: String = "oob",
+        attestKeyID: String? = nil, attestPublicKey: String? = nil, assertionCounter: Int64 = 0
     ) {
+        self.assurance = assurance
+        self.attestKeyID = attestKeyID
+        self.attestPublicKey = attestPublicKey
+        self.assertionCounter = assertionCounter
         self.id = id
         self.userID = userID
         self.name = name
@@ -99,6 +112,26 @@ public struct CertificateStatus: Sendable, Equatable {
     /// The owner's username and status, read in the same query so a request needs no second one.
     public let username: String
     public let userStatus: UserStatus
+    /// The device's assurance and, for App Attest devices, the attested key its assertions verify with.
+    public let assurance: String
+    public let attestPublicKey: String?
+
+    public init(
+        serial: String, deviceID: String, userID: String, notAfter: Date, certificateRevokedAt: Date?,
+        deviceStatus: DeviceStatus, username: String, userStatus: UserStatus, assurance: String = "oob",
+        attestPublicKey: String? = nil
+    ) {
+        self.serial = serial
+        self.deviceID = deviceID
+        self.userID = userID
+        self.notAfter = notAfter
+        self.certificateRevokedAt = certificateRevokedAt
+        self.deviceStatus = deviceStatus
+        self.username = username
+        self.userStatus = userStatus
+        self.assurance = assurance
+        self.attestPublicKey = attestPublicKey
+    }
 }
 
 /// An enrollment: started with a password, completed with the out-of-band code and a CSR.
@@ -119,11 +152,16 @@ public struct EnrollmentRecord: Sendable, Equatable {
     public let status: Status
     public let clientAddress: String?
     public let createdAt: Date
+    /// The attestation challenge of this enrollment (base64 of 32 random bytes), nil for enrollments started before
+    /// attestation existed.
+    public let attestationChallenge: String?
 
     public init(
         id: String, userID: String, deviceName: String, channel: String, destination: String, codeHash: String,
-        attempts: Int = 0, expiresAt: Date, status: Status = .pending, clientAddress: String?, createdAt: Date
+        attempts: Int = 0, expiresAt: Date, status: Status = .pending, clientAddress: String?, createdAt: Date,
+        attestationChallenge: String? = nil
     ) {
+        self.attestationChallenge = attestationChallenge
         self.id = id
         self.userID = userID
         self.deviceName = deviceName

@@ -326,10 +326,11 @@ public final class SQLStore: LatchkeyStore {
             try await db.raw(
                 """
                 INSERT INTO enrollments (id, user_id, device_name, channel, destination, code_hash, attempts, expires_at,
-                  status, client_address, created_at)
+                  status, client_address, created_at, attestation_challenge)
                 VALUES (\(bind: e.id), \(bind: e.userID), \(bind: e.deviceName), \(bind: e.channel),
                   \(bind: e.destination), \(bind: e.codeHash), \(bind: Int64(e.attempts)), \(bind: Self.millis(e.expiresAt)),
-                  \(bind: e.status.rawValue), \(bind: e.clientAddress), \(bind: Self.millis(e.createdAt)))
+                  \(bind: e.status.rawValue), \(bind: e.clientAddress), \(bind: Self.millis(e.createdAt)),
+                  \(bind: e.attestationChallenge))
                 """
             ).run()
             try await Self.appendAudit(db, audit, key: key)
@@ -348,14 +349,15 @@ public final class SQLStore: LatchkeyStore {
             expiresAt: date(try row.decode(column: "expires_at", as: Int64.self)),
             status: EnrollmentRecord.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .expired,
             clientAddress: try row.decode(column: "client_address", as: String?.self),
-            createdAt: date(try row.decode(column: "created_at", as: Int64.self)))
+            createdAt: date(try row.decode(column: "created_at", as: Int64.self)),
+            attestationChallenge: try row.decode(column: "attestation_challenge", as: String?.self))
     }
 
     private static func fetchEnrollment(_ db: any SQLDatabase, _ id: String) async throws -> EnrollmentRecord? {
         try await db.raw(
             """
             SELECT id, user_id, device_name, channel, destination, code_hash, attempts, expires_at, status, client_address,
-              created_at FROM enrollments WHERE id = \(bind: id)
+              created_at, attestation_challenge FROM enrollments WHERE id = \(bind: id)
             """
         ).first().map(Self.enrollment)
     }
@@ -475,11 +477,23 @@ public final class SQLStore: LatchkeyStore {
     private static func insertDevice(_ db: any SQLDatabase, _ d: DeviceRecord) async throws {
         try await db.raw(
             """
-            INSERT INTO devices (id, user_id, name, status, enrolled_at, last_seen_at, revoked_at, revocation_reason)
+            INSERT INTO devices (id, user_id, name, status, enrolled_at, last_seen_at, revoked_at, revocation_reason,
+              assurance, attest_key_id, attest_public_key, assertion_counter)
             VALUES (\(bind: d.id), \(bind: d.userID), \(bind: d.name), \(bind: d.status.rawValue), \(bind: millis(d.enrolledAt)),
-              \(bind: d.lastSeenAt.map(millis)), \(bind: d.revokedAt.map(millis)), \(bind: d.revocationReason))
+              \(bind: d.lastSeenAt.map(millis)), \(bind: d.revokedAt.map(millis)), \(bind: d.revocationReason),
+              \(bind: d.assurance), \(bind: d.attestKeyID), \(bind: d.attestPublicKey), \(bind: d.assertionCounter))
             """
         ).run()
+        guard let keyID = d.attestKeyID else { return }
+        // The primary key settles two enrollments racing with one key id, on every backend.
+        let claimed =
+            try await db.raw(
+                """
+                INSERT INTO attested_keys (key_id, device_id) VALUES (\(bind: keyID), \(bind: d.id))
+                ON CONFLICT (key_id) DO NOTHING RETURNING device_id
+                """
+            ).first() != nil
+        if !claimed { throw StoreError(.attestationReused, "this App Attest key was already enrolled") }
     }
 
     private static func insertCertificate(_ db: any SQLDatabase, _ c: CertificateRecord) async throws {
@@ -522,7 +536,7 @@ public final class SQLStore: LatchkeyStore {
                 let row = try await db.raw(
                     """
                     SELECT c.serial, c.device_id, d.user_id, c.not_after, c.revoked_at, d.status, u.username,
-                        u.status AS user_status
+                        u.status AS user_status, d.assurance, d.attest_public_key
                     FROM certificates c JOIN devices d ON d.id = c.device_id JOIN users u ON u.id = d.user_id
                     WHERE c.serial = \(bind: serial)
                     """
@@ -536,7 +550,9 @@ public final class SQLStore: LatchkeyStore {
                 certificateRevokedAt: Self.date(try row.decode(column: "revoked_at", as: Int64?.self)),
                 deviceStatus: DeviceStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .revoked,
                 username: try row.decode(column: "username", as: String.self),
-                userStatus: UserStatus(rawValue: try row.decode(column: "user_status", as: String.self)) ?? .disabled)
+                userStatus: UserStatus(rawValue: try row.decode(column: "user_status", as: String.self)) ?? .disabled,
+                assurance: try row.decode(column: "assurance", as: String.self),
+                attestPublicKey: try row.decode(column: "attest_public_key", as: String?.self))
         }
     }
 
@@ -571,7 +587,10 @@ public final class SQLStore: LatchkeyStore {
     }
 
     private static let deviceColumns =
-        "id, user_id, name, status, enrolled_at, last_seen_at, revoked_at, revocation_reason"
+        """
+        id, user_id, name, status, enrolled_at, last_seen_at, revoked_at, revocation_reason, assurance, attest_key_id,
+          attest_public_key, assertion_counter
+        """
 
     private static func device(_ row: any SQLRow) throws -> DeviceRecord {
         DeviceRecord(
@@ -582,7 +601,11 @@ public final class SQLStore: LatchkeyStore {
             enrolledAt: date(try row.decode(column: "enrolled_at", as: Int64.self)),
             lastSeenAt: date(try row.decode(column: "last_seen_at", as: Int64?.self)),
             revokedAt: date(try row.decode(column: "revoked_at", as: Int64?.self)),
-            revocationReason: try row.decode(column: "revocation_reason", as: String?.self))
+            revocationReason: try row.decode(column: "revocation_reason", as: String?.self),
+            assurance: try row.decode(column: "assurance", as: String.self),
+            attestKeyID: try row.decode(column: "attest_key_id", as: String?.self),
+            attestPublicKey: try row.decode(column: "attest_public_key", as: String?.self),
+            assertionCounter: try row.decode(column: "assertion_counter", as: Int64.self))
     }
 
     public func device(id: String) async throws -> DeviceRecord? {
@@ -693,6 +716,18 @@ public final class SQLStore: LatchkeyStore {
                     revokedAt: Self.date(try row.decode(column: "revoked_at", as: Int64.self))
                 )
             }
+        }
+    }
+
+    public func advanceAssertionCounter(deviceID: String, to counter: Int64) async throws -> Bool {
+        try await transaction { db in
+            try await db.raw(
+                """
+                UPDATE devices SET assertion_counter = \(bind: counter)
+                WHERE id = \(bind: deviceID) AND assertion_counter < \(bind: counter) AND status = 'active'
+                RETURNING id
+                """
+            ).first() != nil
         }
     }
 

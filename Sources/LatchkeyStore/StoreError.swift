@@ -19,6 +19,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case accountNotFound = "account_not_found"
         case keyInUse = "csr_key_in_use"
         case idempotencyKeyReused = "idempotency_key_reused"
+        case attestationReused = "attestation_reused"
     }
 
     public let code: Code

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HTTPTypes
+import LatchkeyAttestation
 import LatchkeyCommandLine
 import LatchkeyServer
 import LatchkeyStore
@@ -83,6 +84,31 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("client-cert-header"),
         help: "The header holding the client certificate: URL-encoded PEM (nginx, AWS ALB) or Envoy's X-Forwarded-Client-Cert.")
     var clientCertHeader: String?
+    @Option(help: "App attestation at enrollment: off, optional or required.") var attestation = "optional"
+    @Option(name: .customLong("apple-app-id"), help: "An App Attest app id, TEAMID.BUNDLEID (repeatable).")
+    var appleAppIDs: [String] = []
+    @Option(name: .customLong("apple-environment"), help: "App Attest environment: production or development.")
+    var appleEnvironment = "production"
+    @Option(
+        name: .customLong("android-package"),
+        help: "An Android app: package name and signing-certificate SHA-256, NAME:SHA256_BASE64 (repeatable).")
+    var androidPackages: [String] = []
+    @Flag(
+        name: .customLong("android-allow-unverified-boot"),
+        help: "Accept Android devices whose boot state is not verified or whose bootloader is unlocked.")
+    var androidAllowUnverifiedBoot = false
+    @Option(
+        name: .customLong("android-revocations-max-age"),
+        help: "Refuse Android attestations when the installed revocation list is older than this, such as 48h.")
+    var androidRevocationsMaxAge = "48h"
+    @Flag(
+        name: .customLong("transfers-require-attestation"),
+        help: "Refuse POST /v1/transfers from devices enrolled without an attestation.")
+    var transfersRequireAttestation = false
+    @Option(
+        name: .customLong("attestation-extra-root"),
+        help: "Also trust this attestation root, PEM (private deployments, tests; repeatable).")
+    var attestationExtraRoots: [String] = []
     @Option(name: .customLong("bcrypt-cost"), help: "bcrypt cost for passwords (10 to 14).") var bcryptCost = 11
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Option(
@@ -136,6 +162,23 @@ struct ServeCommand: AsyncParsableCommand {
         for gateway in trustedGateways where AddressRange(gateway) == nil {
             throw ValidationError("--trusted-gateway \(gateway) is not an address or CIDR")
         }
+        guard AttestationMode(rawValue: attestation) != nil else {
+            throw ValidationError("--attestation must be off, optional or required")
+        }
+        guard AppAttestEnvironment(rawValue: appleEnvironment) != nil else {
+            throw ValidationError("--apple-environment must be production or development")
+        }
+        for appID in appleAppIDs where !appID.contains(".") {
+            throw ValidationError("--apple-app-id \(appID) must be TEAMID.BUNDLEID")
+        }
+        for package in androidPackages {
+            do { _ = try AndroidPackageRule(argument: package) } catch {
+                throw ValidationError("--android-package \(package): \(error.reason)")
+            }
+        }
+        guard DurationText.seconds(androidRevocationsMaxAge) != nil else {
+            throw ValidationError("--android-revocations-max-age must look like 48h")
+        }
         guard enrollLimitAccount > 0, enrollLimitAddress > 0 else {
             throw ValidationError("enrollment limits must be positive")
         }
@@ -167,6 +210,14 @@ struct ServeCommand: AsyncParsableCommand {
         options.settings.crlLifetime = DurationText.seconds(crlLifetime)!
         options.settings.proxyProtocolFrom = proxyProtocolFrom.compactMap(AddressRange.init)
         options.settings.metricsHost = metricsHost
+        options.settings.attestation.mode = AttestationMode(rawValue: attestation)!
+        options.settings.attestation.appleAppIDs = appleAppIDs
+        options.settings.attestation.appleEnvironment = AppAttestEnvironment(rawValue: appleEnvironment)!
+        options.settings.attestation.androidPackages = try androidPackages.map { try AndroidPackageRule(argument: $0) }
+        options.settings.attestation.androidAllowUnverifiedBoot = androidAllowUnverifiedBoot
+        options.settings.attestation.androidRevocationsMaxAge = DurationText.seconds(androidRevocationsMaxAge)!
+        options.settings.attestation.transfersRequireAttestation = transfersRequireAttestation
+        options.attestationExtraRoots = attestationExtraRoots
         if apiBehindGateway {
             options.settings.trustedGateways = trustedGateways.compactMap(AddressRange.init)
             options.settings.gatewayCertificateHeader = clientCertHeader

@@ -120,6 +120,18 @@ public enum RequestSigner {
         method: String, target: String, body: Data?, nonce: String, keyID: String, signer: some MessageSigner,
         created: Date = Date(), covering extraFields: [(name: String, value: String)] = []
     ) throws -> [(String, String)] {
+        try signed(
+            method: method, target: target, body: body, nonce: nonce, keyID: keyID, signer: signer, created: created,
+            covering: extraFields
+        ).headers
+    }
+
+    /// The header fields to add and the signature base they sign: an App Attest device makes its `App-Assertion`
+    /// over that base (SPEC §6), ``AppAssertionHeader``.
+    public static func signed(
+        method: String, target: String, body: Data?, nonce: String, keyID: String, signer: some MessageSigner,
+        created: Date = Date(), covering extraFields: [(name: String, value: String)] = []
+    ) throws -> (headers: [(String, String)], base: String) {
         var fields: [String: String] = [:]
         var components = ["@method", "@path", "@query"]
         var result: [(String, String)] = []
@@ -142,6 +154,13 @@ public enum RequestSigner {
         let signature = try signer.sign(base: base)
         result.append(("Signature-Input", "sig1=" + parameters.serialized()))
         result.append(("Signature", "sig1=:" + signature.base64EncodedString() + ":"))
-        return result
+        return (result, base)
     }
+}
+
+/// The `App-Assertion` header of an App Attest device's signed request: an RFC 8941 byte sequence (SPEC §6).
+public enum AppAssertionHeader {
+    public static let name = "App-Assertion"
+
+    public static func value(_ assertion: [UInt8]) -> String { ":" + Data(assertion).base64EncodedString() + ":" }
 }

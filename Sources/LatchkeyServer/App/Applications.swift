@@ -18,7 +18,7 @@ public func buildEnrollmentApplication(
     let enrollment = try EnrollmentAuthority(
         store: dependencies.store, authority: dependencies.authority, settings: settings,
         sink: MeteredSink(base: dependencies.sink, metrics: metrics), apiURL: dependencies.apiURL,
-        metrics: metrics, logger: dependencies.logger)
+        attestation: dependencies.attestation, metrics: metrics, logger: dependencies.logger)
     let revocationLists = try RevocationLists(
         store: dependencies.store, authority: dependencies.authority, rootKey: dependencies.rootKey,
         lifetime: settings.crlLifetime)
@@ -56,10 +56,14 @@ public func buildAPIApplication(
     let lastSeen = LastSeenRecorder(store: store, logger: dependencies.logger)
     let resolver = DeviceIdentityResolver(authority: dependencies.authority, store: store)
     let router = APIRoutes.router(
-        devices: devices, bank: DemoBank(store: store),
+        devices: devices,
+        bank: DemoBank(
+            store: store, requireAttestation: settings.attestation.transfersRequireAttestation),
         identity: DeviceIdentityMiddleware(
             resolver: resolver, certificates: certificates, lastSeen: lastSeen, clock: dependencies.clock),
-        signatures: SignatureMiddleware(store: store, clock: dependencies.clock), clock: dependencies.clock,
+        signatures: SignatureMiddleware(
+            store: store, clock: dependencies.clock, appleAppIDs: settings.attestation.appleAppIDs),
+        clock: dependencies.clock,
         metrics: dependencies.metrics)
     var services: [any Service] = [lastSeen]
     if let path = dependencies.auditCheckpointsPath {

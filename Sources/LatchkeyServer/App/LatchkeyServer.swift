@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import LatchkeyAttestation
 import LatchkeyPKI
 import LatchkeyProtocol
 import LatchkeyStore
@@ -11,6 +12,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import X509
 
 #if canImport(Glibc)
     import Glibc
@@ -28,6 +30,8 @@ public struct LatchkeyServer {
         public var settings = ServerSettings()
         public var oob = "outbox"
         public var demo = false
+        /// `--attestation-extra-root` files: roots trusted besides the installed published ones.
+        public var attestationExtraRoots: [String] = []
 
         public init(dataDirectory: DataDirectory) {
             self.dataDirectory = dataDirectory
@@ -69,6 +73,7 @@ public struct LatchkeyServer {
         let store = try await SQLStore.open(
             options.database ?? .sqlite(path: directory.databasePath), logger: logger,
             auditKey: try ServerKeys.audit(authority))
+        let attestation = try loadAttestation(settings: settings.attestation, announce: announce)
         let httpClient = OutOfBandHTTPClient()
         do {
             if options.demo {
@@ -82,7 +87,7 @@ public struct LatchkeyServer {
                     options.oob, outboxPath: directory.outboxPath, httpClient: httpClient),
                 settings: settings, enrollURL: enrollURL, apiURL: apiURL,
                 auditCheckpointsPath: directory.auditCheckpointsPath, rootKey: try directory.loadRootKey(),
-                logger: logger)
+                attestation: attestation, logger: logger)
             let metricsURL = settings.metricsPort.map { "http://\(settings.metricsHost):\($0)/metrics" }
             let ready = Readiness(expected: settings.metricsPort == nil ? 2 : 3) {
                 let config = ClientConfig(
@@ -140,6 +145,32 @@ public struct LatchkeyServer {
         }
         try? await httpClient.shutdown()
         try await store.close()
+    }
+}
+
+extension LatchkeyServer {
+    /// The trust anchors of `DATA_DIR/attestation/roots` (published roots only) and the extra roots, said at start.
+    func loadAttestation(settings: AttestationSettings, announce: @Sendable (String) -> Void) throws
+        -> AttestationAuthority
+    {
+        let directory = options.dataDirectory
+        let extra: [Certificate]
+        do { extra = try AttestationFiles.certificates(files: options.attestationExtraRoots) } catch {
+            throw PKIError(.fileError, error.message)
+        }
+        let (anchors, ignored) = AttestationTrustAnchors.load(
+            directory: directory.attestationRootsPath, extraRoots: extra)
+        for name in ignored {
+            announce("warning: \(directory.attestationRootsPath)/\(name) is not a published attestation root; ignored")
+        }
+        for root in extra {
+            announce("attestation: also trusting the extra root \(root.subject) (--attestation-extra-root)")
+        }
+        announce(
+            "attestation \(settings.mode.rawValue): \(anchors.apple.count - extra.count) Apple and \(anchors.google.count - extra.count) Google roots installed"
+        )
+        return AttestationAuthority(
+            settings: settings, anchors: anchors, androidRevocationsPath: directory.androidRevocationsPath)
     }
 }
 

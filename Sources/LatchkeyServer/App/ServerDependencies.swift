@@ -32,14 +32,18 @@ public struct ServerDependencies: Sendable {
     public var metrics: ServerMetrics
     /// The root key, for the root's CRL; nil when it is kept offline.
     public var rootKey: Certificate.PrivateKey?
+    /// Trust anchors and the Android revocation list for attested enrollment; unconfigured refuses attestations.
+    public var attestation: AttestationAuthority
     public var logger: Logger
 
     public init(
         store: any LatchkeyStore, authority: CertificateAuthority, sink: any OutOfBandSink,
         settings: ServerSettings = ServerSettings(), clock: ServerClock = .system, enrollURL: String, apiURL: String,
         auditCheckpointsPath: String? = nil, metrics: ServerMetrics = ServerMetrics(),
-        rootKey: Certificate.PrivateKey? = nil, logger: Logger = Logger(label: "latchkey")
+        rootKey: Certificate.PrivateKey? = nil, attestation: AttestationAuthority = .unconfigured,
+        logger: Logger = Logger(label: "latchkey")
     ) {
+        self.attestation = attestation
         self.metrics = metrics
         self.rootKey = rootKey
         self.store = store

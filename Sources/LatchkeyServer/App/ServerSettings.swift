@@ -49,6 +49,8 @@ public struct ServerSettings: Sendable {
     /// Seconds a connection may take to deliver a complete request head, counted from its start (TLS handshake
     /// included) or from the end of the previous response; a slow-loris client is cut off after it.
     public var headerTimeoutSeconds: Int64 = 20
+    /// App and device attestation (SPEC §6).
+    public var attestation = AttestationSettings()
 
     public init() {}
 

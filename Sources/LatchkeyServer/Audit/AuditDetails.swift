@@ -66,9 +66,13 @@ struct AuditDetails: Codable, Sendable, Equatable {
     /// The signed request that asked for the action (transfers, revocations through the API).
     var signature: SignatureEvidence?
     var idempotencyKey: String?
+    /// How an enrolled device was attested (SPEC §6), and its App Attest key id.
+    var assurance: String?
+    var attestKeyID: String?
 
     enum CodingKeys: String, CodingKey {
-        case username, accounts, serial, key, reason, transfer, signature
+        case username, accounts, serial, key, reason, transfer, signature, assurance
+        case attestKeyID = "attest_key_id"
         case enrollmentID = "enrollment_id"
         case deviceName = "device_name"
         case clientAddress = "client_address"

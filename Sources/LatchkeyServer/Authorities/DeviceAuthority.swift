@@ -31,7 +31,8 @@ public struct DeviceAuthority: Sendable {
     func me(_ device: VerifiedDevice) async throws -> MeResponse {
         MeResponse(
             userID: device.identity.userID, username: device.username, deviceID: device.identity.deviceID,
-            certificateSerial: device.identity.serial, notAfter: Timestamp.string(device.identity.notAfter))
+            certificateSerial: device.identity.serial, notAfter: Timestamp.string(device.identity.notAfter),
+            assurance: device.assurance.rawValue)
     }
 
     func renew(_ device: VerifiedDevice, _ request: RenewRequest, now: Date = Date()) async throws
@@ -47,7 +48,7 @@ public struct DeviceAuthority: Sendable {
                 retryAfter: 3600)
         }
         let issued = try await issuer.renew(
-            deviceID: device.identity.deviceID, userID: device.identity.userID,
+            deviceID: device.identity.deviceID, userID: device.identity.userID, assurance: device.assurance,
             previousSerial: device.identity.serial, csr: request.csr, now: now)
         return issued.response(deviceID: device.identity.deviceID, authority: authority, apiURL: apiURL)
     }
@@ -58,7 +59,7 @@ public struct DeviceAuthority: Sendable {
                 deviceID: record.id, name: record.name, status: record.status.rawValue,
                 enrolledAt: Timestamp.string(record.enrolledAt),
                 lastSeenAt: record.lastSeenAt.map { Timestamp.string($0) },
-                current: record.id == device.identity.deviceID)
+                current: record.id == device.identity.deviceID, assurance: record.assurance)
         }
     }
 

@@ -21,39 +21,46 @@ public struct DeviceIssuer: Sendable {
     }
 
     /// The CSR accepted and a certificate issued for it, not yet stored.
-    private func issue(csr: [UInt8], deviceID: String, userID: String, now: Date) throws
-        -> (IssuedCertificate, CertificateRecord, key: String)
-    {
-        let accepted = try CSRIntake.accept(csr)
+    private func issue(
+        _ accepted: AcceptedCSR, deviceID: String, userID: String, assurance: DeviceAssurance, now: Date
+    ) throws -> (IssuedCertificate, CertificateRecord, key: String) {
         let issued = try IssuedCertificate(
-            policy.issue(accepted, deviceID: deviceID, userID: userID, authority: authority, now: now))
+            policy.issue(
+                accepted, deviceID: deviceID, userID: userID, assurance: assurance, authority: authority, now: now))
         return (issued, Self.record(issued, deviceID: deviceID), accepted.keyDescription)
     }
 
-    /// A new device for a pending enrollment whose code was checked.
-    func completeEnrollment(_ enrollment: EnrollmentRecord, csr: String, now: Date) async throws
-        -> (deviceID: String, certificate: IssuedCertificate)
-    {
+    /// A new device for a pending enrollment whose code, CSR and attestation were checked.
+    func completeEnrollment(
+        _ enrollment: EnrollmentRecord, csr accepted: AcceptedCSR, attestation: DeviceAttestation, now: Date
+    ) async throws -> (deviceID: String, certificate: IssuedCertificate) {
         let deviceID = Self.newDeviceID()
-        let (issued, record, key) = try issue(csr: Array(csr.utf8), deviceID: deviceID, userID: enrollment.userID, now: now)
+        let (issued, record, key) = try issue(
+            accepted, deviceID: deviceID, userID: enrollment.userID, assurance: attestation.assurance, now: now)
         try await store.completeEnrollment(
             id: enrollment.id,
-            device: DeviceRecord(id: deviceID, userID: enrollment.userID, name: enrollment.deviceName, enrolledAt: now),
+            device: DeviceRecord(
+                id: deviceID, userID: enrollment.userID, name: enrollment.deviceName, enrolledAt: now,
+                assurance: attestation.assurance.rawValue, attestKeyID: attestation.appAttestKeyID,
+                attestPublicKey: attestation.appAttestPublicKey),
             certificate: record,
             audit: AuditEntry(
                 time: now, actor: "user:\(enrollment.userID)", action: "device.enrolled", subject: deviceID,
                 detailsJSON: AuditDetails(
-                    enrollmentID: enrollment.id, deviceName: enrollment.deviceName, serial: record.serial, key: key
+                    enrollmentID: enrollment.id, deviceName: enrollment.deviceName, serial: record.serial, key: key,
+                    assurance: attestation.assurance.rawValue, attestKeyID: attestation.appAttestKeyID
                 ).json),
             now: now)
         return (deviceID, issued)
     }
 
-    /// A new certificate for an active device; every earlier one is revoked once it is stored.
-    func renew(deviceID: String, userID: String, previousSerial: String, csr: String, now: Date) async throws
-        -> IssuedCertificate
-    {
-        let (issued, record, key) = try issue(csr: Array(csr.utf8), deviceID: deviceID, userID: userID, now: now)
+    /// A new certificate for an active device, with the device's assurance; every earlier one is revoked once it is
+    /// stored.
+    func renew(
+        deviceID: String, userID: String, assurance: DeviceAssurance, previousSerial: String, csr: String, now: Date
+    ) async throws -> IssuedCertificate {
+        let (issued, record, key) = try issue(
+            try CSRIntake.accept(Array(csr.utf8)), deviceID: deviceID, userID: userID, assurance: assurance, now: now)
         try await store.storeRenewal(
             certificate: record,
             audit: AuditEntry(
@@ -72,7 +79,8 @@ public struct DeviceIssuer: Sendable {
         }
         let deviceName = try DeviceName.validated(deviceName)
         let deviceID = Self.newDeviceID()
-        let (issued, record, key) = try issue(csr: csr, deviceID: deviceID, userID: user.id, now: now)
+        let (issued, record, key) = try issue(
+            try CSRIntake.accept(csr), deviceID: deviceID, userID: user.id, assurance: .oob, now: now)
         try await store.addDevice(
             DeviceRecord(id: deviceID, userID: user.id, name: deviceName, enrolledAt: now), certificate: record,
             audit: AuditEntry(

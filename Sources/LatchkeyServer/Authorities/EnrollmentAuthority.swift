@@ -27,12 +27,15 @@ public struct EnrollmentAuthority: Sendable {
     let metrics: ServerMetrics
     let settings: ServerSettings
     let apiURL: String
+    let attestation: AttestationAuthority
     let logger: Logger
 
     public init(
         store: any LatchkeyStore, authority: CertificateAuthority, settings: ServerSettings, sink: any OutOfBandSink,
-        apiURL: String, metrics: ServerMetrics = ServerMetrics(), logger: Logger
+        apiURL: String, attestation: AttestationAuthority = .unconfigured, metrics: ServerMetrics = ServerMetrics(),
+        logger: Logger
     ) throws {
+        self.attestation = attestation
         self.metrics = metrics
         self.store = store
         self.authority = authority
@@ -108,6 +111,7 @@ public struct EnrollmentAuthority: Sendable {
 
         let enrollmentID = "enr-" + Self.randomToken(bytes: 16)
         let code = codes.generate()
+        let challenge = Data(Self.randomBytes(32)).base64EncodedString()
         let expiresAt = now.addingTimeInterval(min(settings.codeLifetime, 600))
         // Stored with its audit event first, in one transaction: if the database cannot take it, no code goes out.
         try await store.createEnrollment(
@@ -115,7 +119,7 @@ public struct EnrollmentAuthority: Sendable {
                 id: enrollmentID, userID: user.id, deviceName: deviceName, channel: sink.channel,
                 destination: user.phone,
                 codeHash: codes.hash(code: code, enrollmentID: enrollmentID), expiresAt: expiresAt,
-                clientAddress: clientAddress, createdAt: now),
+                clientAddress: clientAddress, createdAt: now, attestationChallenge: challenge),
             audit: AuditEntry(
                 time: now, actor: "user:\(user.id)", action: "enrollment.started", subject: enrollmentID,
                 detailsJSON: AuditDetails(deviceName: deviceName, clientAddress: clientAddress).json))
@@ -137,7 +141,7 @@ public struct EnrollmentAuthority: Sendable {
         metrics.enrollmentStarted()
         return EnrollmentStartResponse(
             enrollmentID: enrollmentID, channel: sink.channel, destinationHint: Self.mask(user.phone),
-            expiresAt: Timestamp.string(expiresAt))
+            expiresAt: Timestamp.string(expiresAt), attestationChallenge: challenge)
     }
 
     static let accountLocked = Refusal(.accountLocked,
@@ -186,8 +190,13 @@ public struct EnrollmentAuthority: Sendable {
             throw Refusal(.codeInvalid, "the code is wrong; \(left) attempt\(left == 1 ? "" : "s") left")
         }
 
-        let (deviceID, issued) = try await issuer.completeEnrollment(enrollment, csr: request.csr, now: now)
-        metrics.enrollmentCompleted(assurance: "oob")
+        // The CSR, then its attestation: either refused leaves the enrollment pending.
+        let accepted = try CSRIntake.accept(Array(request.csr.utf8))
+        let attested = try await attestation.attest(
+            request.attestation, challenge: enrollment.attestationChallenge, csr: accepted, now: now)
+        let (deviceID, issued) = try await issuer.completeEnrollment(
+            enrollment, csr: accepted, attestation: attested, now: now)
+        metrics.enrollmentCompleted(assurance: attested.assurance.rawValue)
         do {
             try await sink.deliver(
                 OutOfBandMessage(
@@ -220,10 +229,13 @@ public struct EnrollmentAuthority: Sendable {
         return head + String(repeating: "*", count: phone.count - 6) + tail
     }
 
-    static func randomToken(bytes: Int) -> String {
+    static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        let raw = (0..<bytes).map { _ in UInt8.random(in: 0 ... .max, using: &generator) }
-        return Data(raw).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+        return (0..<count).map { _ in UInt8.random(in: 0 ... .max, using: &generator) }
+    }
+
+    static func randomToken(bytes: Int) -> String {
+        Data(randomBytes(bytes)).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

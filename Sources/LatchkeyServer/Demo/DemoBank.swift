@@ -10,10 +10,13 @@ import LatchkeyStore
 /// balance; money is parsed and printed as decimal strings through integer cents.
 public struct DemoBank: Sendable {
     let store: any LatchkeyStore
+    /// `--transfers-require-attestation`: a device enrolled with password and code only may not move money.
+    let requireAttestation: Bool
     static let currencies: Set<String> = ["EUR", "USD", "GBP", "CHF"]
 
-    public init(store: any LatchkeyStore) {
+    public init(store: any LatchkeyStore, requireAttestation: Bool = false) {
         self.store = store
+        self.requireAttestation = requireAttestation
     }
 
     func accounts(_ device: VerifiedDevice) async throws -> [AccountInfo] {
@@ -26,6 +29,10 @@ public struct DemoBank: Sendable {
         _ device: VerifiedDevice, _ request: TransferRequest, evidence: SignatureEvidence, idempotencyKey: String?,
         now: Date = Date()
     ) async throws -> (response: TransferResponse, replayed: Bool) {
+        if requireAttestation && device.assurance == .oob {
+            throw Refusal(
+                .attestationRequired, "transfers need a device enrolled with an app attestation; this one has none")
+        }
         guard let cents = Money.cents(request.amount), cents > 0 else {
             throw Refusal.badRequest(
                 "amount must be a positive decimal string with at most two decimals, such as \"12.34\"")

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import LatchkeyPKI
@@ -12,6 +13,21 @@ public struct VerifiedDevice: Sendable {
     public let identity: DeviceIdentity
     public let certificate: Certificate
     public let username: String
+    /// How the device was enrolled (SPEC §6); renewal keeps it.
+    public let assurance: DeviceAssurance
+    /// An App Attest device's attested key: every signed request must carry an assertion made with it.
+    public let appAttestKey: P256.Signing.PublicKey?
+
+    public init(
+        identity: DeviceIdentity, certificate: Certificate, username: String, assurance: DeviceAssurance = .oob,
+        appAttestKey: P256.Signing.PublicKey? = nil
+    ) {
+        self.identity = identity
+        self.certificate = certificate
+        self.username = username
+        self.assurance = assurance
+        self.appAttestKey = appAttestKey
+    }
 }
 
 /// Turns the client certificate of a mutual-TLS connection into a ``VerifiedDevice``, or refuses it.
@@ -52,7 +68,17 @@ public actor DeviceIdentityResolver {
         if status.userStatus != .active {
             throw Refusal(.deviceRevoked, "the account of this device is disabled")
         }
-        return VerifiedDevice(identity: identity, certificate: certificate, username: status.username)
+        let assurance = DeviceAssurance(rawValue: status.assurance) ?? .oob
+        var appAttestKey: P256.Signing.PublicKey?
+        if assurance == .appleAppAttest {
+            guard let encoded = status.attestPublicKey.flatMap({ Data(base64Encoded: $0) }),
+                let key = try? P256.Signing.PublicKey(x963Representation: encoded)
+            else { throw Refusal.internalError }
+            appAttestKey = key
+        }
+        return VerifiedDevice(
+            identity: identity, certificate: certificate, username: status.username, assurance: assurance,
+            appAttestKey: appAttestKey)
     }
 
     /// The TLS handshake's check of a client certificate (NIOSSL's custom verification callback on the API

@@ -9,14 +9,17 @@ import LatchkeyStore
 extension ErrorCode {
     public var httpStatus: HTTPResponse.Status {
         switch self {
-        case .badRequest, .csrInvalid, .csrSignatureInvalid, .csrKeyUnsupported, .currencyMismatch: .badRequest
+        case .badRequest, .csrInvalid, .csrSignatureInvalid, .csrKeyUnsupported, .currencyMismatch,
+            .attestationInvalid, .attestationUnsupported:
+            .badRequest
         case .invalidCredentials, .codeInvalid, .certificateUnknown, .certificateRevoked, .certificateExpired,
-            .deviceRevoked, .signatureMissing, .signatureInvalid, .nonceInvalid, .nonceReused, .digestMismatch:
+            .deviceRevoked, .signatureMissing, .signatureInvalid, .nonceInvalid, .nonceReused, .digestMismatch,
+            .assertionInvalid:
             .unauthorized
-        case .accountNotOwned: .forbidden
+        case .accountNotOwned, .attestationRequired: .forbidden
         case .notFound, .accountNotFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .enrollmentUsed, .csrKeyInUse: .conflict
+        case .enrollmentUsed, .csrKeyInUse, .attestationReused: .conflict
         case .enrollmentExpired: .gone
         case .bodyTooLarge: .contentTooLarge
         case .insufficientFunds, .ibanInvalid, .idempotencyKeyReused: .unprocessableContent
@@ -24,7 +27,7 @@ extension ErrorCode {
         case .rateLimited: .tooManyRequests
         case .internalError: .internalServerError
         case .oobDeliveryFailed: .badGateway
-        case .serviceUnavailable: .serviceUnavailable
+        case .serviceUnavailable, .attestationUnavailable: .serviceUnavailable
         }
     }
 }
@@ -59,6 +62,8 @@ extension Refusal {
         case .accountNotFound: self.init(.accountNotFound, error.message)
         case .keyInUse: self.init(.csrKeyInUse, error.message)
         case .idempotencyKeyReused: self.init(.idempotencyKeyReused, error.message)
+        case .attestationReused:
+            self.init(.attestationReused, "this App Attest key was already enrolled; attest a new key")
         case .databaseUnavailable, .conflict: self = .serviceUnavailable
         default: self = .internalError
         }

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import LatchkeyAttestation
+import LatchkeyPKI
 import HTTPTypes
 import Hummingbird
 import LatchkeyProtocol
@@ -19,6 +21,8 @@ struct SignatureMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
     let store: any LatchkeyStore
     let clock: ServerClock
+    /// The App Attest app ids whose assertions are accepted (`--apple-app-id`).
+    var appleAppIDs: [String] = []
 
     static func refuse(_ code: ErrorCode, _ message: String) -> Refusal { Refusal(code, message) }
 
@@ -93,6 +97,9 @@ struct SignatureMiddleware: RouterMiddleware {
         guard key.isValid(signature: received.signature, base: base) else {
             throw Self.refuse(.signatureInvalid, "the signature does not verify with this device's key")
         }
+        if let attestKey = device.appAttestKey {
+            try await checkAssertion(request, base: base, key: attestKey, deviceID: device.identity.deviceID)
+        }
         switch try await store.consumeNonce(value: nonce, deviceID: device.identity.deviceID, now: time) {
         case .consumed: break
         case .reused: throw Self.refuse(.nonceReused, "this nonce was already used")
@@ -102,6 +109,29 @@ struct SignatureMiddleware: RouterMiddleware {
             serial: device.identity.serial, keyID: device.identity.deviceID, algorithm: key.algorithm.rawValue,
             signatureBase: base, signature: received.signature.base64EncodedString(), body: bodyData)
         return try await next(request, context)
+    }
+
+    static let assertionHeader = HTTPField.Name("App-Assertion")!
+
+    /// SPEC §6: an App Attest device's signed request carries `App-Assertion: :BASE64:`, an assertion over the exact
+    /// signature base of `sig1`, whose counter must exceed the last one stored (atomically, across instances).
+    func checkAssertion(_ request: Request, base: String, key: P256.Signing.PublicKey, deviceID: String) async throws {
+        let values = request.headers[values: Self.assertionHeader]
+        guard values.count == 1, let bytes = AssertionHeader.parse(values[0]) else {
+            throw Refusal(
+                .assertionInvalid,
+                "this device was enrolled with App Attest: send one App-Assertion header (:BASE64:) over the signature base")
+        }
+        let counter: UInt32
+        do {
+            counter = try AppAttestAssertionVerifier(publicKey: key, appIDs: appleAppIDs)
+                .verify(assertion: bytes, clientData: Array(base.utf8), previousCounter: 0)
+        } catch {
+            throw AttestationAuthority.refusal(error)
+        }
+        guard try await store.advanceAssertionCounter(deviceID: deviceID, to: Int64(counter)) else {
+            throw Refusal(.assertionInvalid, "counter: the assertion counter is not greater than the last one seen")
+        }
     }
 
     /// The verification key of a certificate's public key, if its type is one SPEC §5 signs with.

@@ -44,7 +44,8 @@ struct InProcessServer {
     let databasePath: String
 
     static func make(
-        settings: ServerSettings = ServerSettings(), sink: ((String) -> any OutOfBandSink)? = nil
+        settings: ServerSettings = ServerSettings(), sink: ((String) -> any OutOfBandSink)? = nil,
+        attestation: AttestationAuthority = .unconfigured
     ) async throws -> InProcessServer {
         let directory = try Shell.temporaryDirectory("in-process")
         let authority = try CertificateAuthority.create().authority
@@ -57,7 +58,8 @@ struct InProcessServer {
         let clock = TestClock()
         let dependencies = ServerDependencies(
             store: store, authority: authority, sink: sink?(outbox) ?? OutboxSink(path: outbox), settings: settings,
-            clock: clock.serverClock, enrollURL: "https://enroll.test", apiURL: "https://api.test")
+            clock: clock.serverClock, enrollURL: "https://enroll.test", apiURL: "https://api.test",
+            attestation: attestation)
         return InProcessServer(dependencies: dependencies, clock: clock, outboxPath: outbox, databasePath: databasePath)
     }
 
@@ -182,7 +184,7 @@ struct Clients: Sendable {
     func signed(
         _ device: InProcessDevice, _ method: HTTPRequest.Method, _ uri: String, body: Data? = nil,
         nonce: String? = nil, keyID: String? = nil, covering: [(name: String, value: String)] = [],
-        sentBody: Data? = nil
+        sentBody: Data? = nil, assertion: ((String) throws -> [UInt8])? = nil
     ) async throws -> Answer {
         let nonceValue: String
         if let nonce {
@@ -190,11 +192,14 @@ struct Clients: Sendable {
         } else {
             nonceValue = try #require(try await call(device, .get, "/v1/nonce").json?["nonce"] as? String)
         }
-        let signature = try RequestSigner.headers(
+        let signature = try RequestSigner.signed(
             method: method.rawValue, target: uri, body: body, nonce: nonceValue, keyID: keyID ?? device.deviceID,
             signer: device.key, created: server.clock.now, covering: covering)
         var headers = device.header
-        for (name, value) in signature { headers[HTTPField.Name(name)!] = value }
+        for (name, value) in signature.headers { headers[HTTPField.Name(name)!] = value }
+        if let assertion {
+            headers[HTTPField.Name(AppAssertionHeader.name)!] = AppAssertionHeader.value(try assertion(signature.base))
+        }
         return try await send(api, method, uri, headers: headers, body: sentBody ?? body)
     }
 

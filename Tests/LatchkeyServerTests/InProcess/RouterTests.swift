@@ -302,6 +302,7 @@ import X509
         }
         try await InProcessServer.make(settings: Self.limitedSettings()).run { try await Self.passwordLimits($0) }
         try await Self.deliveryAndStoreFailures()
+        try await AttestationRouteTests.all()
         let seen = await ObservedCodes.shared.seen
         for code in ErrorCode.allCases {
             #expect(seen[code] != nil, "no test provoked \(code.rawValue)")
