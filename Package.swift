@@ -163,7 +163,12 @@ let package = Package(
             ]
         ),
         .target(name: "LatchkeyTestSupport", dependencies: []),
-        .target(name: "LatchkeyFuzzTargets", dependencies: ["LatchkeyPKI", "LatchkeyProtocol"]),
+        .target(
+            name: "LatchkeyFuzzTargets",
+            dependencies: [
+                "LatchkeyPKI", "LatchkeyProtocol", "LatchkeyAttestation",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .testTarget(name: "LatchkeyPKITests", dependencies: ["LatchkeyPKI", "LatchkeyTestSupport"]),
         .testTarget(
             name: "LatchkeyAttestationTests",
@@ -208,7 +213,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
-        .testTarget(name: "LatchkeyProtocolTests", dependencies: ["LatchkeyProtocol", "LatchkeyFuzzTargets"]),
+        .testTarget(
+            name: "LatchkeyProtocolTests", dependencies: ["LatchkeyProtocol", "LatchkeyFuzzTargets", "LatchkeyAttestation"]),
     ],
     swiftLanguageModes: [.v6]
 )

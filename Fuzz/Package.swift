@@ -14,6 +14,13 @@ let package = Package(
             name: "fuzz-json", dependencies: ["CFuzzDriver", .product(name: "LatchkeyFuzzTargets", package: "Latchkey")]),
         .executableTarget(
             name: "fuzz-signature", dependencies: ["CFuzzDriver", .product(name: "LatchkeyFuzzTargets", package: "Latchkey")]),
+        .executableTarget(
+            name: "fuzz-cbor", dependencies: ["CFuzzDriver", .product(name: "LatchkeyFuzzTargets", package: "Latchkey")]),
+        .executableTarget(
+            name: "fuzz-appattest", dependencies: ["CFuzzDriver", .product(name: "LatchkeyFuzzTargets", package: "Latchkey")]),
+        .executableTarget(
+            name: "fuzz-keydescription",
+            dependencies: ["CFuzzDriver", .product(name: "LatchkeyFuzzTargets", package: "Latchkey")]),
     ],
     swiftLanguageModes: [.v6]
 )

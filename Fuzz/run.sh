@@ -28,8 +28,12 @@ mkdir -p Crashes
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 status=0
-for target in csr json signature; do
+for target in csr json signature cbor appattest keydescription; do
     mkdir -p "$scratch/$target"
+    # The attestation targets start from seeds made fresh under a test root (no recorded data is committed).
+    if [[ $target == cbor || $target == appattest || $target == keydescription ]]; then
+        "$bin/fuzz-$target" --write-seeds "$scratch/$target"
+    fi
     echo "== fuzz-$target ${limit[*]}" >&2
     if ! "$bin/fuzz-$target" "${limit[@]}" -max_len=16384 -rss_limit_mb=4096 -print_final_stats=1 \
         -artifact_prefix="Crashes/$target-" "$scratch/$target" "Corpus/$target" "Regressions/$target" \

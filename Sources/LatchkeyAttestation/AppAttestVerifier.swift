@@ -15,6 +15,36 @@ public enum AppAttestEnvironment: String, Sendable, CaseIterable {
     }
 }
 
+/// The parts of an App Attest attestation object, read but not yet verified: the format, the certificates of `x5c`,
+/// the receipt and the authenticator data.
+///
+/// Guarantees: `fmt` is `apple-appattest`, `x5c` holds two certificates or more that parse, `authData` parses with
+/// its attested credential data; nothing after the object.
+public struct AppAttestObject: Sendable {
+    public let certificates: [Certificate]
+    public let receipt: [UInt8]
+    public let authData: AuthenticatorData
+
+    public init(_ bytes: [UInt8]) throws(AttestationError) {
+        let object: CBORValue
+        do { object = try CBORReader.decode(bytes) } catch {
+            throw .invalid("format", "the attestation object is not CBOR: \(error.description)")
+        }
+        guard object.isMap, object[text: "fmt"]?.textString == "apple-appattest" else {
+            throw .invalid("format", "the attestation object's fmt is not apple-appattest")
+        }
+        guard let statement = object[text: "attStmt"], statement.isMap,
+            let x5c = statement[text: "x5c"]?.arrayItems, x5c.count >= 2,
+            let authDataBytes = object[text: "authData"]?.byteString
+        else {
+            throw .invalid("format", "the attestation object lacks attStmt.x5c (two certificates or more) or authData")
+        }
+        receipt = statement[text: "receipt"]?.byteString ?? []
+        certificates = try AppAttestVerifier.certificates(x5c)
+        authData = try AuthenticatorData(attestation: authDataBytes)
+    }
+}
+
 /// An App Attest key that passed attestation.
 public struct AppAttestResult: Sendable {
     public let keyID: [UInt8]
@@ -58,28 +88,15 @@ public struct AppAttestVerifier: Sendable {
         guard !anchors.isEmpty else {
             throw AttestationError(.unavailable, check: "trust_anchors", "no App Attest root is installed")
         }
-        let object: CBORValue
-        do { object = try CBORReader.decode(attestationObject) } catch {
-            throw .invalid("format", "the attestation object is not CBOR: \(error.description)")
-        }
-        guard object.isMap, object[text: "fmt"]?.textString == "apple-appattest" else {
-            throw .invalid("format", "the attestation object's fmt is not apple-appattest")
-        }
-        guard let statement = object[text: "attStmt"], statement.isMap,
-            let x5c = statement[text: "x5c"]?.arrayItems, x5c.count >= 2,
-            let authDataBytes = object[text: "authData"]?.byteString
-        else {
-            throw .invalid("format", "the attestation object lacks attStmt.x5c (two certificates or more) or authData")
-        }
-        let receipt = statement[text: "receipt"]?.byteString ?? []
-        let certificates = try Self.certificates(x5c)
+        let parsed = try AppAttestObject(attestationObject)
+        let certificates = parsed.certificates
         let credential = certificates[0]
+        let authData = parsed.authData
 
         // Step 1: the chain.
         try await verifyChain(certificates, at: time)
         // Steps 2 to 4: the nonce.
-        let authData = try AuthenticatorData(attestation: authDataBytes)
-        let nonce = Array(SHA256.hash(data: authDataBytes + clientDataHash))
+        let nonce = Array(SHA256.hash(data: authData.bytes + clientDataHash))
         guard try Self.nonce(of: credential) == nonce else {
             throw .invalid("nonce", "the credential certificate's nonce is not SHA-256(authData || clientDataHash)")
         }
@@ -114,7 +131,12 @@ public struct AppAttestVerifier: Sendable {
         }
         return AppAttestResult(
             keyID: keyID, appID: appID, environment: environment, publicKey: key, counter: authData.counter,
-            receiptSize: receipt.count)
+            receiptSize: parsed.receipt.count)
+    }
+
+    /// The 32 bytes of the nonce extension: `SEQUENCE { [1] EXPLICIT OCTET STRING }`.
+    public static func nonce(of certificate: Certificate) throws(AttestationError) -> [UInt8] {
+        try nonceExtension(certificate)
     }
 
     static func certificates(_ x5c: [CBORValue]) throws(AttestationError) -> [Certificate] {
@@ -155,8 +177,7 @@ public struct AppAttestVerifier: Sendable {
         }
     }
 
-    /// The 32 bytes of the nonce extension: `SEQUENCE { [1] EXPLICIT OCTET STRING }`.
-    static func nonce(of certificate: Certificate) throws(AttestationError) -> [UInt8] {
+    static func nonceExtension(_ certificate: Certificate) throws(AttestationError) -> [UInt8] {
         guard let ext = certificate.extensions[oid: nonceExtension] else {
             throw .invalid("nonce", "the credential certificate has no nonce extension")
         }

@@ -135,7 +135,8 @@ public struct AttestationSimulator: Sendable {
         return [DERBytes.of(leaf), DERBytes.of(intermediate), DERBytes.of(root)]
     }
 
-    static func keyDescription(challenge: [UInt8], claims: AndroidClaims) throws -> [UInt8] {
+    /// The DER of a KeyDescription with `claims` (the leaf's extension value).
+    public static func keyDescription(challenge: [UInt8], claims: AndroidClaims) throws -> [UInt8] {
         func enumerated(_ value: Int, _ s: inout DER.Serializer) {
             s.appendPrimitiveNode(identifier: .enumerated) { $0.append(UInt8(value)) }
         }

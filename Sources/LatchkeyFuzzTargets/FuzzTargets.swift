@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import LatchkeyAttestation
 import LatchkeyPKI
 import LatchkeyProtocol
 
@@ -48,6 +50,64 @@ public enum FuzzTargets {
             HTTPMessageParts(method: "POST", target: "/v1/transfers?fuzz=1", fields: ["content-digest": digest]),
             components: received.parameters.components, signatureParams: received.signatureInput)
     }
+}
+
+extension FuzzTargets {
+    /// The strict CBOR reader: whatever it accepts encodes and decodes back to the same value.
+    public static func cbor(_ data: [UInt8]) {
+        guard let value = try? CBORReader.decode(data) else { return }
+        guard (try? CBORReader.decode(CBORWriter.encode(value))) == value else {
+            fatalError("a CBOR value does not survive encoding and decoding")
+        }
+    }
+
+    /// App Attest objects and assertions: the object parser (CBOR, x5c certificates, authenticator data, the nonce
+    /// extension) and the assertion verifier with a fixed key; the first byte picks which.
+    public static func appAttest(_ data: [UInt8]) {
+        let rest = Array(data.dropFirst())
+        if (data.first ?? 0) % 2 == 0 {
+            guard let object = try? AppAttestObject(rest) else { return }
+            _ = try? AppAttestVerifier.nonce(of: object.certificates[0])
+            _ = object.authData.credential?.publicKey[int: -2]
+        } else {
+            _ = try? FuzzKeys.assertionVerifier.verify(assertion: rest, clientData: [0x61], previousCounter: 0)
+        }
+    }
+
+    /// Android's KeyDescription, read with BER tolerance.
+    public static func keyDescription(_ data: [UInt8]) {
+        guard let description = try? AndroidKeyDescription(berEncoded: data) else { return }
+        _ = description.applicationID?.packages.map(\.name.utf8.count)
+    }
+
+    /// Well-formed inputs for the attestation targets, made fresh under a test root (nothing recorded is committed):
+    /// the fuzzers start from them and the corpus tests replay them.
+    public static func syntheticSeeds(_ target: String) -> [[UInt8]] {
+        guard let simulator = try? AttestationSimulator() else { return [] }
+        let key = P256.Signing.PrivateKey()
+        let attestation = try? simulator.appAttest(
+            attestKey: key, appID: "ABCDE12345.com.example", environment: .production,
+            clientDataHash: Array(repeating: 1, count: 32))
+        let assertion = try? AttestationSimulator.assertion(
+            attestKey: FuzzKeys.attestKey, appID: FuzzKeys.appID, counter: 1, clientData: [0x61])
+        switch target {
+        case "cbor": return [attestation?.object, assertion].compactMap { $0 }
+        case "appattest": return [attestation.map { [0] + $0.object }, assertion.map { [1] + $0 }].compactMap { $0 }
+        case "keydescription":
+            let claims = AttestationSimulator.AndroidClaims(
+                package: "com.example.bank", signatureDigest: Array(repeating: 7, count: 32))
+            return [try? AttestationSimulator.keyDescription(challenge: Array(repeating: 3, count: 32), claims: claims)]
+                .compactMap { $0 }
+        default: return []
+        }
+    }
+}
+
+/// A fixed App Attest key for the assertion fuzzer, so seeds made by ``FuzzTargets/syntheticSeeds(_:)`` verify.
+enum FuzzKeys {
+    static let appID = "ABCDE12345.com.example"
+    static let attestKey = try! P256.Signing.PrivateKey(rawRepresentation: Array(repeating: UInt8(0x42), count: 32))
+    static let assertionVerifier = AppAttestAssertionVerifier(publicKey: attestKey.publicKey, appIDs: [appID])
 }
 
 /// One CA for the whole fuzzing run: making a P-384 root per input would drown the fuzzer.

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyAttestation
 import LatchkeyFuzzTargets
 import LatchkeyProtocol
 import Testing
@@ -22,16 +23,31 @@ import Testing
         return inputs
     }
 
-    @Test(arguments: ["csr", "json", "signature"])
+    @Test(arguments: ["csr", "json", "signature", "cbor", "appattest", "keydescription"])
     func everySeedAndRegressionReplays(_ target: String) throws {
-        let inputs = try Self.inputs(target)
+        let inputs = try Self.inputs(target) + FuzzTargets.syntheticSeeds(target).map { ("synthetic", $0) }
         #expect(!inputs.isEmpty)
         for input in inputs {
             switch target {
             case "csr": FuzzTargets.csrIntake(input.bytes)
             case "json": FuzzTargets.requestJSON(input.bytes)
+            case "cbor": FuzzTargets.cbor(input.bytes)
+            case "appattest": FuzzTargets.appAttest(input.bytes)
+            case "keydescription": FuzzTargets.keyDescription(input.bytes)
             default: FuzzTargets.signatureHeaders(input.bytes)
             }
+        }
+    }
+
+    /// The synthetic seeds are accepted by the parsers they feed, so the fuzzers start past the format checks.
+    @Test func theAttestationSeedsParse() throws {
+        #expect(FuzzTargets.syntheticSeeds("cbor").count == 2)
+        for seed in FuzzTargets.syntheticSeeds("cbor") { #expect((try? CBORReader.decode(seed)) != nil) }
+        let appAttest = FuzzTargets.syntheticSeeds("appattest")
+        #expect(appAttest.count == 2)
+        #expect((try? AppAttestObject(Array(appAttest[0].dropFirst()))) != nil)
+        for seed in FuzzTargets.syntheticSeeds("keydescription") + [try Self.inputs("keydescription")[0].bytes] {
+            #expect((try? AndroidKeyDescription(berEncoded: seed)) != nil)
         }
     }
 
