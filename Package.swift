@@ -130,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "latchkey-bench",
             dependencies: [
-                "LatchkeyPKI", "LatchkeyProtocol", "LatchkeyStore", "LatchkeyServer", "LatchkeyClient", "LatchkeyCommandLine",
+                "LatchkeyPKI", "LatchkeyAttestation", "LatchkeyProtocol", "LatchkeyStore", "LatchkeyServer", "LatchkeyClient", "LatchkeyCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -138,6 +138,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         .executableTarget(

@@ -272,6 +272,21 @@ http {{
     def p5(self):
         return self.load(self.api_url, "keepalive", "signed-transfer", ["--device-dir", self.device])
 
+    def attest(self):
+        """Attestation verifications per second on one core, each beside the openssl speed limit of its signatures;
+        the recorded chains too when ../shared/attestation-vectors is there."""
+        argv = [self.bench, "attest", "--seconds", str(self.args.seconds), "--openssl-seconds",
+                str(max(1, int(self.args.seconds)))]
+        vectors = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "attestation-vectors"))
+        if os.path.isdir(vectors):
+            argv += ["--vectors", vectors]
+        rows = {}
+        for line in self.run(argv, cpu=self.generator_cpu).splitlines():
+            if line.startswith("| ") and "verified/s" in line:
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                rows[cells[0]] = (float(cells[1]), float(cells[2].split()[0]), cells[2].split(" ", 1)[1])
+        return rows
+
 
 def spread(values, fmt="{:,.0f}"):
     if len(values) == 1:
@@ -297,7 +312,7 @@ def main():
     args = parser.parse_args()
 
     harness = Harness(args)
-    rows = {name: [] for name in ("P1", "P2", "P3", "P4", "P5")}
+    rows = {name: [] for name in ("P1", "P2", "P3", "P4", "P5", "A")}
     try:
         harness.start_latchkey()
         harness.start_nginx()
@@ -309,6 +324,7 @@ def main():
             rows["P3"].append(harness.p3())
             rows["P4"].append(harness.p4())
             rows["P5"].append(harness.p5())
+            rows["A"].append(harness.attest())
     finally:
         harness.stop_all()
         shutil.rmtree(harness.work, ignore_errors=True)
@@ -353,6 +369,12 @@ def main():
         f"({latency(p5)}) | Latchkey P4 {spread([r['per_second'] for r in p4_ours])}/s | "
         f"{spread([a['per_second'] / b['per_second'] for a, b in zip(p5, p4_ours)], '{:.2f}')}× | (reported) | "
         f"`{p5[0]['command']}` |")
+    for name in rows["A"][0] if rows["A"] else []:
+        runs = [r[name] for r in rows["A"] if name in r]
+        lines.append(
+            f"| A {name} | {spread([r[0] for r in runs])}/s | openssl speed limit {spread([r[1] for r in runs])}/s "
+            f"{runs[0][2]} | {spread([r[0] / r[1] for r in runs], '{:.2f}')}× | (reported) | "
+            f"`taskset -c {harness.generator_cpu} latchkey-bench attest --seconds {args.seconds:g}` |")
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     os.makedirs(os.path.dirname(args.output), exist_ok=True)

@@ -150,14 +150,11 @@ public struct AppAttestVerifier: Sendable {
         return certificates
     }
 
+    /// RFC 5280 path validation from the credential certificate to an anchor; the signatures are checked once, by
+    /// the verifier, and a refused chain is then diagnosed (expiry, order) for the message.
     private func verifyChain(_ certificates: [Certificate], at time: Date) async throws(AttestationError) {
-        for index in 0..<(certificates.count - 1) {
-            let subject = certificates[index]
-            let issuer = certificates[index + 1]
-            guard subject.issuer == issuer.subject, issuer.publicKey.isValidSignature(subject.signature, for: subject)
-            else {
-                throw .invalid("chain", "x5c[\(index)] is not issued by x5c[\(index + 1)] (is the order wrong?)")
-            }
+        for index in 0..<(certificates.count - 1) where certificates[index].issuer != certificates[index + 1].subject {
+            throw .invalid("chain", "x5c[\(index)] does not name x5c[\(index + 1)] as its issuer (is the order wrong?)")
         }
         for (index, certificate) in certificates.enumerated() {
             if certificate.notValidAfter < time {
@@ -173,6 +170,15 @@ public struct AppAttestVerifier: Sendable {
         let result = await verifier.validate(
             leaf: certificates[0], intermediates: CertificateStore(certificates.dropFirst()))
         guard case .validCertificate = result else {
+            for index in 0..<(certificates.count - 1) {
+                let subject = certificates[index]
+                let issuer = certificates[index + 1]
+                guard subject.issuer == issuer.subject,
+                    issuer.publicKey.isValidSignature(subject.signature, for: subject)
+                else {
+                    throw .invalid("chain", "x5c[\(index)] is not issued by x5c[\(index + 1)] (is the order wrong?)")
+                }
+            }
             throw .invalid("chain", "the credential certificate does not chain to a trusted App Attest root")
         }
     }
