@@ -13,11 +13,16 @@ import X509
 public actor LatchkeyClient {
     public nonisolated let directory: String
     let keyStore: any DeviceKeyStore
+    /// Makes the `App-Assertion` of every signed request, for devices enrolled with App Attest.
+    let attestation: (any AttestationProvider)?
     private var state: DeviceState
     private var connections: [ServerAddress: HTTPSConnection] = [:]
 
     /// Opens an enrolled device directory.
-    public init(directory: String, keyStore: (any DeviceKeyStore)? = nil) throws {
+    public init(
+        directory: String, keyStore: (any DeviceKeyStore)? = nil, attestation: (any AttestationProvider)? = nil
+    ) throws {
+        self.attestation = attestation
         self.directory = directory
         self.keyStore = keyStore ?? FileKeyStore(directory: directory)
         self.state = try DeviceState.load(from: directory)
@@ -31,11 +36,15 @@ public actor LatchkeyClient {
     /// Enrolls a new device: starts with the password, asks `code` for the out-of-band code, completes with a CSR
     /// of the device key, and stores certificate, chain and state in `directory`.
     ///
+    /// With an `attestation` provider, the completion carries its attestation over this enrollment's challenge and
+    /// CSR (SPEC §6), and the client it returns sends assertions on signed requests.
+    ///
     /// Guarantees: a key file this call created is removed again if the enrollment fails, so a failed attempt leaves
     /// no unused key behind.
     public static func enroll(
         directory: String, enrollURL: String, pins: [String], pinsExpire: Date? = nil, caChain: String? = nil,
         username: String, password: String, deviceName: String, keyStore: (any DeviceKeyStore)? = nil,
+        attestation: (any AttestationProvider)? = nil,
         code: @Sendable (EnrollmentStartResponse) async throws -> String
     ) async throws -> LatchkeyClient {
         let keyPath = FileKeyStore(directory: directory).keyPath
@@ -43,7 +52,8 @@ public actor LatchkeyClient {
         do {
             return try await performEnrollment(
                 directory: directory, enrollURL: enrollURL, pins: pins, pinsExpire: pinsExpire, caChain: caChain,
-                username: username, password: password, deviceName: deviceName, keyStore: keyStore, code: code)
+                username: username, password: password, deviceName: deviceName, keyStore: keyStore,
+                attestation: attestation, code: code)
         } catch {
             if ownsNewKey { try? FileManager.default.removeItem(atPath: keyPath) }
             throw error
@@ -53,7 +63,7 @@ public actor LatchkeyClient {
     private static func performEnrollment(
         directory: String, enrollURL: String, pins: [String], pinsExpire: Date?, caChain: String?,
         username: String, password: String, deviceName: String, keyStore: (any DeviceKeyStore)?,
-        code: @Sendable (EnrollmentStartResponse) async throws -> String
+        attestation: (any AttestationProvider)?, code: @Sendable (EnrollmentStartResponse) async throws -> String
     ) async throws -> LatchkeyClient {
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -81,9 +91,17 @@ public actor LatchkeyClient {
             connection, "POST", "/v1/enrollments",
             EnrollmentStartRequest(username: username, password: password, deviceName: deviceName))
         let oneTimeCode = try await code(started)
+        let csr = try key.makeCSR(deviceName: deviceName)
+        var payload: AttestationPayload?
+        if let attestation {
+            guard let challenge = started.attestationChallenge.flatMap({ Data(base64Encoded: $0) }),
+                let csrDER = PEM.decode(csr)?.der
+            else { throw ClientError.invalid("the server sent no attestation challenge") }
+            payload = try await attestation.attestation(challenge: Array(challenge), csrDER: csrDER)
+        }
         let issued: CertificateResponse = try await Self.json(
             connection, "POST", "/v1/enrollments/\(started.enrollmentID)/complete",
-            EnrollmentCompleteRequest(code: oneTimeCode, csr: try key.makeCSR(deviceName: deviceName)))
+            EnrollmentCompleteRequest(code: oneTimeCode, csr: csr, attestation: payload))
         var state = DeviceState(
             enrollURL: enrollURL, apiURL: issued.apiURL, pins: pins, pinsExpire: pinsExpire, caChain: chain)
         state.deviceID = issued.deviceID
@@ -91,7 +109,7 @@ public actor LatchkeyClient {
         try SecureFile.write(issued.certificate, to: directory + "/device.pem", mode: 0o644, overwrite: true)
         try SecureFile.write(issued.chain, to: directory + "/chain.pem", mode: 0o644, overwrite: true)
         try state.save(to: directory)
-        return try LatchkeyClient(directory: directory, keyStore: keyStore)
+        return try LatchkeyClient(directory: directory, keyStore: keyStore, attestation: attestation)
     }
 
     // MARK: Calls
@@ -109,15 +127,21 @@ public actor LatchkeyClient {
         return try await sendOnAPI(method, target, headers: headers, body: body)
     }
 
-    /// The header fields that sign a request (RFC 9421 over a fresh server nonce), without sending it: for tools
-    /// that send it themselves, such as the replay demonstration of `latchkey demo`.
+    /// The header fields that sign a request (RFC 9421 over a fresh server nonce, and the `App-Assertion` over its
+    /// signature base when an attestation provider makes one), without sending it: for tools that send it
+    /// themselves, such as the replay demonstration of `latchkey demo`.
     public func signatureHeaders(_ method: String, _ target: String, body: Data?) async throws -> [(String, String)] {
         let nonceResponse = try await sendOnAPI("GET", "/v1/nonce", headers: [], body: nil)
         try Self.check(nonceResponse)
         let nonce = try JSONDecoder().decode(NonceResponse.self, from: nonceResponse.body).nonce
-        return try RequestSigner.headers(
+        let signed = try RequestSigner.signed(
             method: method, target: target, body: body, nonce: nonce, keyID: state.deviceID ?? "",
             signer: try keyStore.currentKey())
+        var headers = signed.headers
+        if let attestation, let assertion = try await attestation.assertion(clientData: Array(signed.base.utf8)) {
+            headers.append((AppAssertionHeader.name, AppAssertionHeader.value(assertion)))
+        }
+        return headers
     }
 
     /// Sends a request exactly as given (headers included) over this device's pinned mutual-TLS connection.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import LatchkeyCommandLine
+import LatchkeyAttestation
 import LatchkeyClient
 import LatchkeyProtocol
 
@@ -199,6 +200,8 @@ struct DemoCommand: AsyncParsableCommand {
                 verdict: afterRevoke.status == 401 && revokeCode == "device_revoked" ? .blocked : .attackSucceeded))
         await legit.close()
 
+        rows += try await Self.attestedEnrollment(base: base)
+
         Self.printTable(rows)
         let succeeded = rows.filter { $0.verdict == .attackSucceeded }.count
         let refused = rows.filter { $0.verdict == .refused }.count
@@ -207,6 +210,78 @@ struct DemoCommand: AsyncParsableCommand {
             "summary: \(blocked) attacks blocked, \(succeeded) succeeded, \(rows.filter { $0.verdict == .limit }.count) known limit, legitimate device \(refused == 0 ? "served" : "REFUSED")"
         )
         if succeeded > 0 || refused > 0 { throw ExitCode(1) }
+    }
+
+    /// 9: a rogue client holding alice's password and the code from her phone, against a server that requires
+    /// App Attest; the genuine app (attested under a test root the server trusts) gets in and moves money.
+    static func attestedEnrollment(base: String) async throws -> [Row] {
+        let appID = "DEMOTEAM01.com.example.latchkey-demo"
+        let simulator = try AttestationSimulator(name: "Latchkey Demo Attestation Root")
+        let rootFile = base + "/demo-attestation-root.pem"
+        try simulator.rootPEM().write(toFile: rootFile, atomically: true, encoding: .utf8)
+        let server = try ChildServer(
+            dataDirectory: base + "/attested-server",
+            extra: [
+                "--demo", "--attestation", "required", "--apple-app-id", appID, "--transfers-require-attestation",
+                "--attestation-extra-root", rootFile,
+            ])
+        defer { server.stop() }
+        var rows: [Row] = []
+        func answer(_ error: any Error) -> String {
+            if case ClientError.server(let status, let code, _) = error { return "\(status) \(code)" }
+            return "failed: \(error)"
+        }
+        func enroll(_ name: String, attestation: (any AttestationProvider)?) async throws -> LatchkeyClient {
+            try await LatchkeyClient.enroll(
+                directory: base + "/" + name, enrollURL: server.enrollURL, pins: server.pins, username: "alice",
+                password: server.demoPassword, deviceName: name, attestation: attestation
+            ) { _ in try server.latestCode() }
+        }
+        let scenario = "9 password + code, own client (no app)"
+        for (attempt, provider) in [
+            ("enroll without an attestation", nil),
+            (
+                "enroll with an App Attest made under its own root",
+                SimulatedAppAttestProvider(simulator: try AttestationSimulator(name: "Forger"), appID: appID)
+            ),
+        ] as [(String, (any AttestationProvider)?)] {
+            do {
+                _ = try await enroll("rogue-\(rows.count)", attestation: provider)
+                rows.append(Row(scenario: scenario, attempt: attempt, answer: "201 certificate issued", verdict: .attackSucceeded))
+            } catch {
+                let code = answer(error)
+                let blocked = code == "403 attestation_required" || code == "400 attestation_invalid"
+                rows.append(Row(scenario: scenario, attempt: attempt, answer: code, verdict: blocked ? .blocked : .attackSucceeded))
+            }
+        }
+        let genuine = "0 genuine app (App Attest required)"
+        do {
+            let app = try await enroll(
+                "attested-phone", attestation: SimulatedAppAttestProvider(simulator: simulator, appID: appID))
+            let me = try await app.call("GET", "/v1/me")
+            let assurance =
+                (try? JSONSerialization.jsonObject(with: me.body) as? [String: Any])?["assurance"] as? String ?? "?"
+            rows.append(
+                Row(
+                    scenario: genuine, attempt: "enroll with password + code + App Attest, GET /v1/me",
+                    answer: "\(me.status) assurance \(assurance)",
+                    verdict: me.status == 200 && assurance == "apple-app-attest" ? .allowed : .refused))
+            let accounts =
+                try JSONSerialization.jsonObject(with: try await app.call("GET", "/v1/accounts").body)
+                as? [[String: Any]] ?? []
+            let body = Data(
+                "{\"from\":\"\(accounts.first?["id"] as? String ?? "")\",\"to\":\"DE89370400440532013000\",\"amount\":\"5.00\",\"currency\":\"EUR\"}"
+                    .utf8)
+            let transfer = try await app.call("POST", "/v1/transfers", body: body)
+            rows.append(
+                Row(
+                    scenario: genuine, attempt: "signed POST /v1/transfers with App-Assertion",
+                    answer: "\(transfer.status)", verdict: transfer.status == 201 ? .allowed : .refused))
+            await app.close()
+        } catch {
+            rows.append(Row(scenario: genuine, attempt: "enroll with App Attest", answer: answer(error), verdict: .refused))
+        }
+        return rows
     }
 
     static func printTable(_ rows: [Row]) {

@@ -9,7 +9,7 @@ import Testing
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let rows = result.stdout.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| scenario") }
             .map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
-        #expect(rows.count == 10)
+        #expect(rows.count == 14)
         for row in rows {
             let (scenario, answer, verdict) = (row[0], row[2], row[3])
             let expected: String
@@ -22,10 +22,15 @@ import Testing
             case "6": expected = answer.hasSuffix("401 nonce_reused") ? "BLOCKED" : "ATTACK SUCCEEDED"
             case "7": expected = answer.hasPrefix("200") ? "ATTACK SUCCEEDED" : "BLOCKED"
             case "8": expected = answer.hasSuffix("423 enrollment_locked") ? "BLOCKED" : "ATTACK SUCCEEDED"
+            case "9":
+                expected =
+                    answer == "403 attestation_required" || answer == "400 attestation_invalid"
+                    ? "BLOCKED" : "ATTACK SUCCEEDED"
             default: expected = "?"
             }
             #expect(verdict == expected, "\(scenario): \(answer) -> \(verdict)")
         }
-        #expect(result.stdout.contains("summary: 7 attacks blocked, 0 succeeded"))
+        #expect(result.stdout.contains("summary: 9 attacks blocked, 0 succeeded"))
+        #expect(result.stdout.contains("200 assurance apple-app-attest"))
     }
 }
