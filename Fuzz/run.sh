@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (release, AddressSanitizer) and runs each on its corpus.
 #
-#   Fuzz/run.sh                 about a minute per target (what CI runs)
+#   Fuzz/run.sh                 half a minute per target (what CI runs)
 #   Fuzz/run.sh --seconds 600   longer runs
 #   Fuzz/run.sh --runs 10000000 a fixed number of executions per target
 #
@@ -9,7 +9,7 @@
 # Fuzz/Crashes/TARGET-* and fails the script: add it to Fuzz/Regressions/TARGET/ so the normal tests replay it.
 set -euo pipefail
 cd "$(dirname "$0")"
-limit=(-max_total_time=60)
+limit=(-max_total_time=30)
 case "${1:-}" in
     --seconds) limit=(-max_total_time="$2") ;;
     --runs) limit=(-runs="$2") ;;
