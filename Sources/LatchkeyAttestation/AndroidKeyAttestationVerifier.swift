@@ -69,8 +69,8 @@ public struct AndroidKeyAttestationVerifier: Sendable {
         guard !anchors.isEmpty else {
             throw AttestationError(.unavailable, check: "trust_anchors", "no Android attestation root is installed")
         }
-        guard !der.isEmpty, der.count <= 10 else {
-            throw .invalid("chain", "the chain must hold 1 to 10 certificates")
+        guard der.count >= 2, der.count <= 10 else {
+            throw .invalid("chain", "the chain must hold 2 to 10 certificates, leaf first")
         }
         var chain: [Certificate] = []
         for (index, bytes) in der.enumerated() {
@@ -147,7 +147,8 @@ public struct AndroidKeyAttestationVerifier: Sendable {
         }
         let last = chain[chain.count - 1]
         var anchoredIndex: Int?
-        if anchors.contains(where: { $0.publicKey == last.publicKey }) {
+        // The leaf is never the anchor: its key description would then be vouched for by no signature.
+        if chain.count >= 2, anchors.contains(where: { $0.publicKey == last.publicKey }) {
             anchoredIndex = chain.count - 1
         } else if !anchors.contains(where: {
             $0.subject == last.issuer && $0.publicKey.isValidSignature(last.signature, for: last)

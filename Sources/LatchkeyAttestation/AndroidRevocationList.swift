@@ -29,6 +29,10 @@ public struct AndroidRevocationList: Sendable, Equatable {
         }
         var statuses: [String: String] = [:]
         for (serial, value) in entries {
+            guard !serial.isEmpty, serial.count <= 64, serial.allSatisfy(\.isHexDigit) else {
+                throw AttestationError(
+                    .invalid, check: "revocation_list", "an entry's serial is not a hexadecimal or decimal number")
+            }
             guard let entry = value as? [String: Any], let status = entry["status"] as? String else {
                 throw AttestationError(.invalid, check: "revocation_list", "an entry has no status")
             }

@@ -18,14 +18,21 @@ public enum AppAttestEnvironment: String, Sendable, CaseIterable {
 /// The parts of an App Attest attestation object, read but not yet verified: the format, the certificates of `x5c`,
 /// the receipt and the authenticator data.
 ///
-/// Guarantees: `fmt` is `apple-appattest`, `x5c` holds two certificates or more that parse, `authData` parses with
-/// its attested credential data; nothing after the object.
+/// Guarantees: at most `maximumSize` bytes; `fmt` is `apple-appattest`; `x5c` holds exactly the credential
+/// certificate and its intermediate, both parse (Apple sends no more, and more would let a path search grow
+/// factorially); `authData` parses with its attested credential data; nothing after the object.
 public struct AppAttestObject: Sendable {
+    /// Real objects are about 5.5 KB (the receipt is most of it).
+    public static let maximumSize = 32 * 1024
+
     public let certificates: [Certificate]
     public let receipt: [UInt8]
     public let authData: AuthenticatorData
 
     public init(_ bytes: [UInt8]) throws(AttestationError) {
+        guard bytes.count <= Self.maximumSize else {
+            throw .invalid("format", "the attestation object is larger than \(Self.maximumSize) bytes")
+        }
         let object: CBORValue
         do { object = try CBORReader.decode(bytes) } catch {
             throw .invalid("format", "the attestation object is not CBOR: \(error.description)")
@@ -34,10 +41,11 @@ public struct AppAttestObject: Sendable {
             throw .invalid("format", "the attestation object's fmt is not apple-appattest")
         }
         guard let statement = object[text: "attStmt"], statement.isMap,
-            let x5c = statement[text: "x5c"]?.arrayItems, x5c.count >= 2,
+            let x5c = statement[text: "x5c"]?.arrayItems, x5c.count == 2,
             let authDataBytes = object[text: "authData"]?.byteString
         else {
-            throw .invalid("format", "the attestation object lacks attStmt.x5c (two certificates or more) or authData")
+            throw .invalid(
+                "format", "the attestation object lacks attStmt.x5c (the credential certificate and its intermediate) or authData")
         }
         receipt = statement[text: "receipt"]?.byteString ?? []
         certificates = try AppAttestVerifier.certificates(x5c)
@@ -167,8 +175,7 @@ public struct AppAttestVerifier: Sendable {
         var verifier = Verifier(rootCertificates: CertificateStore(anchors)) {
             RFC5280Policy(fixedExpiryValidationTime: time)
         }
-        let result = await verifier.validate(
-            leaf: certificates[0], intermediates: CertificateStore(certificates.dropFirst()))
+        let result = await verifier.validate(leaf: certificates[0], intermediates: CertificateStore([certificates[1]]))
         guard case .validCertificate = result else {
             for index in 0..<(certificates.count - 1) {
                 let subject = certificates[index]

@@ -73,13 +73,20 @@ public enum AttestationFiles {
         return try AndroidRevocationList(json: data, installedAt: modified)
     }
 
-    /// Certificates of PEM files given on a command line (`--root`, `--attestation-extra-root`).
-    public static func certificates(files: [String]) throws(AttestationError) -> [Certificate] {
+    /// Certificates of PEM files given on a command line (`--root` of `attest verify`, `--attestation-extra-root`).
+    /// With `onePerFile`, a file holding more than one certificate is refused: a chain file given by mistake would
+    /// otherwise make its leaf and intermediates trust anchors too.
+    public static func certificates(files: [String], onePerFile: Bool = false) throws(AttestationError)
+        -> [Certificate]
+    {
         var result: [Certificate] = []
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8),
                 let certificates = try? PEMCertificates.parse(text)
             else { throw AttestationError(.invalid, check: "root", "\(file) holds no PEM certificate") }
+            if onePerFile && certificates.count != 1 {
+                throw AttestationError(.invalid, check: "root", "\(file) must hold exactly one root certificate")
+            }
             result += certificates
         }
         return result

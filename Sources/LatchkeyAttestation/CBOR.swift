@@ -47,11 +47,15 @@ public struct CBORError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "CBOR at byte \(offset): \(reason)" }
 }
 
-/// A strict reader of CBOR: major types 0 to 5 with definite lengths only (non-shortest heads are read); tags, floats, simple values, indefinite lengths, duplicate map keys, invalid UTF-8 text and nesting deeper than
-/// `maximumDepth` are refused. `decode` refuses trailing bytes; `readItem` reads one item and says where it ended,
+/// A strict reader of CBOR: major types 0 to 5 with definite lengths only (non-shortest heads are read); tags,
+/// floats, simple values, indefinite lengths, duplicate map keys, invalid UTF-8 text, nesting deeper than
+/// `maximumDepth` and containers of more than `maximumContainerItems` are refused. `decode` refuses trailing bytes; `readItem` reads one item and says where it ended,
 /// so a caller keeps the exact byte range of each item.
 public struct CBORReader {
     public static let maximumDepth = 16
+    /// Items in one array or map: attestation objects and COSE keys hold a handful, so the duplicate-key check
+    /// (linear per key) stays cheap.
+    public static let maximumContainerItems = 64
     private let bytes: [UInt8]
     public private(set) var offset: Int
 
@@ -96,12 +100,18 @@ public struct CBORReader {
             return .text(text)
         case 4:
             guard argument <= UInt64(bytes.count - offset) else { throw fail("an array longer than the input") }
+            guard argument <= UInt64(Self.maximumContainerItems) else {
+                throw fail("an array of more than \(Self.maximumContainerItems) items")
+            }
             var items: [CBORValue] = []
             items.reserveCapacity(Int(argument))
             for _ in 0..<argument { items.append(try readItem(depth: depth + 1)) }
             return .array(items)
         case 5:
             guard argument <= UInt64(bytes.count - offset) / 2 else { throw fail("a map longer than the input") }
+            guard argument <= UInt64(Self.maximumContainerItems) else {
+                throw fail("a map of more than \(Self.maximumContainerItems) entries")
+            }
             var entries: [(key: CBORValue, value: CBORValue)] = []
             for _ in 0..<argument {
                 let keyOffset = offset

@@ -12,6 +12,9 @@ public enum DeviceAssurance: String, Sendable, CaseIterable, Codable {
 
     public static let policyArc = "2.25.121864525680986129093631145990636674922"
 
+    /// Whether the attestation covered the device's TLS key itself (Android), so a renewal must keep that key.
+    public var attestsTLSKey: Bool { self == .androidTEE || self == .androidStrongBox }
+
     /// The last arc of the policy OID: 1 to 4.
     public var policyNumber: Int {
         switch self {

@@ -60,10 +60,15 @@ func reportVerification<R: Encodable>(_ body: () async throws -> R) async throws
 
 /// The bytes of a file holding base64 text or the raw bytes.
 func base64OrRaw(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("cannot read \(path)") }
+    guard let data = FileManager.default.contents(atPath: path) else { throw unreadable(path) }
     let text = String(decoding: data, as: UTF8.self).filter { !$0.isWhitespace }
     if !text.isEmpty, let decoded = Data(base64Encoded: text) { return Array(decoded) }
     return Array(data)
+}
+
+/// An input file that cannot be read, reported as SPEC §6 says (`CODE: reason`, exit 1).
+func unreadable(_ path: String) -> AttestationError {
+    AttestationError(.invalid, check: "input", "cannot read \(path)")
 }
 
 func base64Argument(_ value: String, _ name: String) throws -> [UInt8] {
@@ -95,12 +100,13 @@ struct AttestVerifyApple: AsyncParsableCommand {
         guard let environment = AppAttestEnvironment(rawValue: environment) else {
             throw ValidationError("--environment must be production or development")
         }
-        let object = try base64OrRaw(attestation)
         let keyID = try base64Argument(keyID, "--key-id")
         let hash = try base64Argument(clientDataHash, "--client-data-hash")
         let time = try input.time()
-        let verifier = AppAttestVerifier(anchors: try input.anchors().apple, appIDs: [appID], environment: environment)
         try await reportVerification {
+            let object = try base64OrRaw(attestation)
+            let verifier = AppAttestVerifier(
+                anchors: try input.anchors().apple, appIDs: [appID], environment: environment)
             let result = try await verifier.verify(attestationObject: object, keyID: keyID, clientDataHash: hash, at: time)
             return Output(
                 key_id: Data(result.keyID).base64EncodedString(), app_id: result.appID,
@@ -122,17 +128,17 @@ struct AttestVerifyAppleAssertion: AsyncParsableCommand {
     struct Output: Encodable { let counter: UInt32 }
 
     func run() async throws {
-        let assertion = try base64OrRaw(assertion)
-        guard let pem = try? String(contentsOfFile: publicKey, encoding: .utf8),
-            let key = try? P256.Signing.PublicKey(pemRepresentation: pem)
-        else { throw CommandFailure("\(publicKey) is not a P-256 public key in PEM") }
-        guard let data = FileManager.default.contents(atPath: clientData) else {
-            throw CommandFailure("cannot read \(clientData)")
-        }
-        let verifier = AppAttestAssertionVerifier(publicKey: key, appIDs: [appID])
         try await reportVerification {
-            Output(counter: try verifier.verify(
-                assertion: assertion, clientData: Array(data), previousCounter: previousCounter))
+            let assertion = try base64OrRaw(assertion)
+            guard let pem = try? String(contentsOfFile: publicKey, encoding: .utf8),
+                let key = try? P256.Signing.PublicKey(pemRepresentation: pem)
+            else {
+                throw AttestationError(.invalid, check: "input", "\(publicKey) is not a P-256 public key in PEM")
+            }
+            guard let data = FileManager.default.contents(atPath: clientData) else { throw unreadable(clientData) }
+            let verifier = AppAttestAssertionVerifier(publicKey: key, appIDs: [appID])
+            return Output(
+                counter: try verifier.verify(assertion: assertion, clientData: Array(data), previousCounter: previousCounter))
         }
     }
 }
@@ -148,6 +154,14 @@ struct AttestVerifyAndroid: AsyncParsableCommand {
     var allowUnverifiedBoot = false
     @Option(help: "Google's status list (JSON); without it nothing is checked against a list.") var revocations: String?
     @OptionGroup var input: AttestationInputOptions
+
+    func validate() throws {
+        for package in packages {
+            do { _ = try AndroidPackageRule(argument: package) } catch {
+                throw ValidationError("--package \(package): \(error.reason)")
+            }
+        }
+    }
 
     struct PackageOutput: Encodable {
         let name: String
@@ -170,18 +184,18 @@ struct AttestVerifyAndroid: AsyncParsableCommand {
         let challenge = try base64Argument(challenge, "--challenge")
         let time = try input.time()
         try await reportVerification {
-            guard let text = try? String(contentsOfFile: chain, encoding: .utf8) else {
-                throw CommandFailure("cannot read \(chain)")
-            }
+            guard let text = try? String(contentsOfFile: chain, encoding: .utf8) else { throw unreadable(chain) }
             let documents = (try? PEMDocument.parseMultiple(pemString: text)) ?? []
-            guard !documents.isEmpty else { throw CommandFailure("\(chain) holds no PEM certificate") }
+            guard !documents.isEmpty else {
+                throw AttestationError(.invalid, check: "input", "\(chain) holds no PEM certificate")
+            }
             let rules = try packages.map { argument throws(AttestationError) in
                 try AndroidPackageRule(argument: argument)
             }
             var list: AndroidRevocationList?
             if let revocations {
                 guard let data = FileManager.default.contents(atPath: revocations) else {
-                    throw CommandFailure("cannot read \(revocations)")
+                    throw unreadable(revocations)
                 }
                 list = try AndroidRevocationList(json: data, installedAt: Date())
             }

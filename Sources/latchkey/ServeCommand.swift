@@ -176,6 +176,9 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--android-package \(package): \(error.reason)")
             }
         }
+        if transfersRequireAttestation && attestation == AttestationMode.off.rawValue {
+            throw ValidationError("--transfers-require-attestation needs --attestation optional or required")
+        }
         guard DurationText.seconds(androidRevocationsMaxAge) != nil else {
             throw ValidationError("--android-revocations-max-age must look like 48h")
         }

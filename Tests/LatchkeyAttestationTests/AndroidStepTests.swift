@@ -60,6 +60,9 @@ import X509
         try check("package", chain: chain { $0.packages = [("com.example.other", 1)] })
         try check("package", chain: chain { $0.signatureDigests = [Array(repeating: 0, count: 32)] })
         try check("chain", chain: chain().reversed())
+        // The leaf alone, or a leaf carrying the root's own key: never its own anchor.
+        try check("chain", chain: [chain()[0]])
+        try check("chain", chain: [chain()[2]])
         try check("validity", at: Date().addingTimeInterval(400 * 86_400))
         try check("chain", AndroidKeyAttestationVerifier(
             anchors: [try AttestationSimulator().root], packages: [rule], allowUnverifiedBoot: false, revocations: nil))
@@ -83,6 +86,11 @@ import X509
             }
         }
         #expect(AndroidRevocationList.decimal([0x01, 0x00]) == "256")
+        for bad in [" d50ff25ba3f2d6b3", "0x1", "-12", ""] {
+            #expect(throws: AttestationError.self, "\(bad)") {
+                try AndroidRevocationList(json: Data("{\"entries\": {\"\(bad)\": {\"status\": \"REVOKED\"}}}".utf8), installedAt: Date())
+            }
+        }
         #expect(AndroidRevocationList(entries: ["256": "REVOKED"], installedAt: Date()).status(serial: [1, 0]) == "REVOKED")
     }
 

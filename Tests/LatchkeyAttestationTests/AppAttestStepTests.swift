@@ -74,6 +74,10 @@ import X509
         })
         // Swapped chain order.
         await check("chain", object: try rewrite(object) { _, x5c in x5c.reverse() })
+        // More certificates than the credential certificate and its intermediate (a path search could explode).
+        await check("format", object: try rewrite(object) { _, x5c in x5c += [x5c[1], x5c[1]] })
+        await check("format", object: try rewrite(object) { _, x5c in x5c.removeLast() })
+        await check("format", object: object + [UInt8](repeating: 0, count: AppAttestObject.maximumSize))
         // Not App Attest at all.
         await check("format", object: Array("not cbor".utf8))
         await check("format", object: CBORWriter.encode(.map([(.text("fmt"), .text("packed"))])))

@@ -31,5 +31,11 @@ import Testing
         #expect(refused([0x1C])?.contains("reserved") == true)
         #expect(refused([UInt8](repeating: 0x81, count: 40) + [0x00])?.contains("deeper") == true)
         #expect(refused([])?.contains("ends") == true)
+        // Large containers are refused before their items are read (the review's quadratic duplicate-key check).
+        let bigMap: [UInt8] = [0xB8, 65] + (0..<65).flatMap { (key: Int) -> [UInt8] in [0x18, UInt8(key + 24), 0x00] }
+        #expect(refused(bigMap)?.contains("more than 64") == true)
+        #expect(refused([0x98, 65] + [UInt8](repeating: 0, count: 65))?.contains("more than 64") == true)
+        let fullMap: [UInt8] = [0xB8, 64] + (0..<64).flatMap { (key: Int) -> [UInt8] in [0x18, UInt8(key + 24), 0x00] }
+        #expect(refused(fullMap) == nil)
     }
 }

@@ -35,8 +35,10 @@ import X509
             Set(extensions.keys) == [
                 "X509v3 Basic Constraints: critical", "X509v3 Key Usage: critical", "X509v3 Extended Key Usage:",
                 "X509v3 Subject Alternative Name:", "X509v3 Subject Key Identifier:",
-                "X509v3 Authority Key Identifier:",
+                "X509v3 Authority Key Identifier:", "X509v3 Certificate Policies:",
             ])
+        // A device enrolled with password and code only: the oob assurance (SPEC §6).
+        #expect(extensions["X509v3 Certificate Policies:"] == "Policy: 2.25.121864525680986129093631145990636674922.1")
         #expect(extensions["X509v3 Basic Constraints: critical"] == "CA:FALSE")
         #expect(extensions["X509v3 Key Usage: critical"] == "Digital Signature")
         #expect(extensions["X509v3 Extended Key Usage:"] == "TLS Web Client Authentication")

@@ -155,7 +155,7 @@ extension LatchkeyServer {
     {
         let directory = options.dataDirectory
         let extra: [Certificate]
-        do { extra = try AttestationFiles.certificates(files: options.attestationExtraRoots) } catch {
+        do { extra = try AttestationFiles.certificates(files: options.attestationExtraRoots, onePerFile: true) } catch {
             throw PKIError(.fileError, error.message)
         }
         let (anchors, ignored) = AttestationTrustAnchors.load(

@@ -145,7 +145,9 @@ public struct AttestationAuthority: Sendable {
                 .unavailable, check: "revocation_list",
                 "no Android revocation list is installed (latchkey attest revocations install)")
         }
-        guard now.timeIntervalSince(list.installedAt) <= settings.androidRevocationsMaxAge else {
+        // A list dated in the future (a clock set wrong, a copied file) is not counted as fresh.
+        let age = now.timeIntervalSince(list.installedAt)
+        guard age <= settings.androidRevocationsMaxAge, age >= -300 else {
             throw AttestationError(
                 .unavailable, check: "revocation_list", "the Android revocation list is older than its maximum age")
         }

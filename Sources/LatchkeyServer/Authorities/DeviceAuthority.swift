@@ -49,7 +49,8 @@ public struct DeviceAuthority: Sendable {
         }
         let issued = try await issuer.renew(
             deviceID: device.identity.deviceID, userID: device.identity.userID, assurance: device.assurance,
-            previousSerial: device.identity.serial, csr: request.csr, now: now)
+            previousSerial: device.identity.serial, csr: request.csr,
+            requiredKey: device.assurance.attestsTLSKey ? device.certificate.publicKey : nil, now: now)
         return issued.response(deviceID: device.identity.deviceID, authority: authority, apiURL: apiURL)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import LatchkeyPKI
 import LatchkeyProtocol
 import LatchkeyStore
+import X509
 
 /// Issuance of device certificates, one path for every way a device gets one: enrollment completion, renewal and
 /// operator issuance (`latchkey ca sign`). Each runs CSR intake → issuance policy → certificate → store → audit.
@@ -56,11 +57,21 @@ public struct DeviceIssuer: Sendable {
 
     /// A new certificate for an active device, with the device's assurance; every earlier one is revoked once it is
     /// stored.
+    ///
+    /// With `requiredKey` (an Android-attested device, whose attestation covers its TLS key), the CSR must carry that
+    /// key: a new key was never attested, so it cannot keep the assurance.
     func renew(
-        deviceID: String, userID: String, assurance: DeviceAssurance, previousSerial: String, csr: String, now: Date
+        deviceID: String, userID: String, assurance: DeviceAssurance, previousSerial: String, csr: String,
+        requiredKey: Certificate.PublicKey? = nil, now: Date
     ) async throws -> IssuedCertificate {
+        let accepted = try CSRIntake.accept(Array(csr.utf8))
+        if let requiredKey, accepted.publicKey != requiredKey {
+            throw Refusal(
+                .attestationRequired,
+                "this device's key was attested at enrollment: renew with the same key, or enroll again with a new attested key")
+        }
         let (issued, record, key) = try issue(
-            try CSRIntake.accept(Array(csr.utf8)), deviceID: deviceID, userID: userID, assurance: assurance, now: now)
+            accepted, deviceID: deviceID, userID: userID, assurance: assurance, now: now)
         try await store.storeRenewal(
             certificate: record,
             audit: AuditEntry(

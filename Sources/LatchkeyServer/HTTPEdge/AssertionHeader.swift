@@ -9,7 +9,8 @@ enum AssertionHeader {
         let inner = trimmed.dropFirst().dropLast()
         guard !inner.isEmpty, inner.count <= 16_384,
             inner.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" || $0 == "=") }),
-            let bytes = Data(base64Encoded: String(inner))
+            // RFC 8941: a parser should accept a byte sequence without its padding.
+            let bytes = Data(base64Encoded: String(inner) + String(repeating: "=", count: (4 - inner.count % 4) % 4))
         else { return nil }
         return Array(bytes)
     }

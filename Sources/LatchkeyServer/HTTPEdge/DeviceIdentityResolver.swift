@@ -68,7 +68,8 @@ public actor DeviceIdentityResolver {
         if status.userStatus != .active {
             throw Refusal(.deviceRevoked, "the account of this device is disabled")
         }
-        let assurance = DeviceAssurance(rawValue: status.assurance) ?? .oob
+        // An assurance this version does not know refuses the request: it may call for checks it cannot make.
+        guard let assurance = DeviceAssurance(rawValue: status.assurance) else { throw Refusal.internalError }
         var appAttestKey: P256.Signing.PublicKey?
         if assurance == .appleAppAttest {
             guard let encoded = status.attestPublicKey.flatMap({ Data(base64Encoded: $0) }),

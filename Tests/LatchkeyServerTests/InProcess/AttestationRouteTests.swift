@@ -182,6 +182,13 @@ import X509
         let device = try device(tee, key: DeviceKey(key))
         #expect(try assurance(of: device) == .androidTEE)
         #expect(try await c.call(device, .get, "/v1/me").json?["assurance"] as? String == "android-tee")
+        // Renewal: the attestation covered this key, so a new one cannot keep the assurance; the same key can.
+        let newKey = try await c.call(
+            device, .post, "/v1/certificates/renew",
+            body: c.json(["csr": try DeviceKey(P256.Signing.PrivateKey()).makeCSR(deviceName: "pixel")]))
+        #expect(newKey.code == .attestationRequired, "\(newKey.text)")
+        let same = try await c.call(device, .post, "/v1/certificates/renew", body: c.json(["csr": csr]))
+        #expect(try assurance(of: try Self.device(same, key: DeviceKey(key))) == .androidTEE)
 
         claims.securityLevel = .strongBox
         let strongKey = P256.Signing.PrivateKey()
