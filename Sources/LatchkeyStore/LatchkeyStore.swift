@@ -76,6 +76,9 @@ public protocol LatchkeyStore: Sendable {
     /// Every revoked certificate that has not expired at `now` (serial in lowercase hex, revocation time), oldest
     /// revocation first: the content of the issuing CA's CRL.
     func revokedCertificates(now: Date) async throws -> [(serial: String, revokedAt: Date)]
+    /// A number that changes (grows) whenever a device or a certificate is revoked, by any instance or the CLI; one
+    /// primary-key read, cheap enough to poll ten times a second.
+    func revocationVersion() async throws -> Int64
     /// Raises an App Attest device's assertion counter to `counter` if it is greater than the stored one; false
     /// otherwise (a replayed or reordered assertion). Concurrent calls from any instance never both succeed with the
     /// same counter.

@@ -109,6 +109,15 @@ enum Migrations {
                 "CREATE TABLE attested_keys (key_id TEXT PRIMARY KEY, device_id TEXT NOT NULL)",
             ]
         ),
+        (
+            6,
+            [
+                // Moves with every revocation (of a device or of certificates by a renewal), in the same transaction:
+                // servers poll it to learn that identities they hold in memory must be checked again.
+                "CREATE TABLE revocation_head (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)",
+                "INSERT INTO revocation_head (id, version) VALUES (1, 0)",
+            ]
+        ),
     ]
 
     static var latestVersion: Int64 { all.last?.version ?? 0 }

@@ -651,6 +651,7 @@ public final class SQLStore: LatchkeyStore {
                 "UPDATE certificates SET revoked_at = \(bind: Self.millis(now)) WHERE device_id = \(bind: id) AND revoked_at IS NULL"
             ).run()
             try await db.raw("DELETE FROM device_keys WHERE device_id = \(bind: id)").run()
+            try await Self.bumpRevocationVersion(db)
             try await Self.appendAudit(db, audit, key: key)
             return true
         }
@@ -686,6 +687,7 @@ public final class SQLStore: LatchkeyStore {
                 WHERE device_id = \(bind: certificate.deviceID) AND serial <> \(bind: certificate.serial) AND revoked_at IS NULL
                 """
             ).run()
+            try await Self.bumpRevocationVersion(db)
             try await Self.appendAudit(db, audit, key: key)
         }
     }
@@ -717,6 +719,18 @@ public final class SQLStore: LatchkeyStore {
                 )
             }
         }
+    }
+
+    public func revocationVersion() async throws -> Int64 {
+        try await read { db in
+            try await db.raw("SELECT version FROM revocation_head WHERE id = 1").first()?
+                .decode(column: "version", as: Int64.self) ?? 0
+        }
+    }
+
+    /// Inside a transaction that revoked something: tells every instance's identity cache (see `revocationVersion`).
+    private static func bumpRevocationVersion(_ db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE revocation_head SET version = version + 1 WHERE id = 1").run()
     }
 
     public func advanceAssertionCounter(deviceID: String, to counter: Int64) async throws -> Bool {

@@ -51,8 +51,10 @@ public func buildAPIApplication(
 ) throws -> some ApplicationProtocol {
     let settings = dependencies.settings
     let store = dependencies.store
+    let sessions = DeviceSessions()
     let devices = try DeviceAuthority(
-        store: store, authority: dependencies.authority, settings: settings, apiURL: dependencies.apiURL)
+        store: store, authority: dependencies.authority, settings: settings, apiURL: dependencies.apiURL,
+        sessions: sessions)
     let lastSeen = LastSeenRecorder(store: store, logger: dependencies.logger)
     let resolver = DeviceIdentityResolver(authority: dependencies.authority, store: store)
     let router = APIRoutes.router(
@@ -60,12 +62,15 @@ public func buildAPIApplication(
         bank: DemoBank(
             store: store, requireAttestation: settings.attestation.transfersRequireAttestation),
         identity: DeviceIdentityMiddleware(
-            resolver: resolver, certificates: certificates, lastSeen: lastSeen, clock: dependencies.clock),
+            resolver: resolver, certificates: certificates, lastSeen: lastSeen, sessions: sessions,
+            clock: dependencies.clock),
         signatures: SignatureMiddleware(
             store: store, clock: dependencies.clock, appleAppIDs: settings.attestation.appleAppIDs),
         clock: dependencies.clock,
         metrics: dependencies.metrics)
-    var services: [any Service] = [lastSeen]
+    var services: [any Service] = [
+        lastSeen, RevocationTracker(store: store, sessions: sessions, logger: dependencies.logger),
+    ]
     if let path = dependencies.auditCheckpointsPath {
         services.append(
             AuditCheckpointWriter(

@@ -1,16 +1,18 @@
 import Foundation
 import LatchkeyStore
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// Batches `last_seen_at` updates: requests only touch memory; a flush writes each device's latest time once.
 ///
-/// Guarantees: no database write happens per request; times are flushed every `interval` and at shutdown.
+/// Guarantees: no database write and no actor hop happen per request (a short lock); times are flushed every
+/// `interval` and at shutdown.
 public actor LastSeenRecorder: Service {
     let store: any LatchkeyStore
     let interval: Duration
     let logger: Logger
-    private var pending: [String: Date] = [:]
+    private let pending = NIOLockedValueBox<[String: Date]>([:])
 
     public init(store: any LatchkeyStore, interval: Duration = .seconds(5), logger: Logger) {
         self.store = store
@@ -18,15 +20,17 @@ public actor LastSeenRecorder: Service {
         self.logger = logger
     }
 
-    func saw(_ deviceID: String, at time: Date) {
-        pending[deviceID] = time
+    nonisolated func saw(_ deviceID: String, at time: Date) {
+        pending.withLockedValue { $0[deviceID] = time }
     }
 
     /// Writes pending times now.
     public func flush() async {
-        guard !pending.isEmpty else { return }
-        let batch = pending
-        pending = [:]
+        let batch = pending.withLockedValue { pending in
+            defer { pending = [:] }
+            return pending
+        }
+        guard !batch.isEmpty else { return }
         do {
             try await store.recordLastSeen(batch)
         } catch {

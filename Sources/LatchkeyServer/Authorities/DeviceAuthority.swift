@@ -4,6 +4,7 @@ import LatchkeyPKI
 import LatchkeyProtocol
 import LatchkeyStore
 import Logging
+import NIOCore
 
 /// What an enrolled device may do about itself and its user's devices: who am I, renew, list, revoke, nonces.
 ///
@@ -16,10 +17,14 @@ public struct DeviceAuthority: Sendable {
     let revocation: DeviceRevocation
     let settings: ServerSettings
     let apiURL: String
+    /// Identities held in memory per connection: told of every revocation made here before its answer goes out.
+    let sessions: DeviceSessions
 
-    public init(store: any LatchkeyStore, authority: CertificateAuthority, settings: ServerSettings, apiURL: String)
-        throws
-    {
+    public init(
+        store: any LatchkeyStore, authority: CertificateAuthority, settings: ServerSettings, apiURL: String,
+        sessions: DeviceSessions = DeviceSessions()
+    ) throws {
+        self.sessions = sessions
         self.store = store
         self.authority = authority
         self.issuer = try DeviceIssuer(store: store, authority: authority, lifetime: settings.certificateLifetime)
@@ -51,6 +56,8 @@ public struct DeviceAuthority: Sendable {
             deviceID: device.identity.deviceID, userID: device.identity.userID, assurance: device.assurance,
             previousSerial: device.identity.serial, csr: request.csr,
             requiredKey: device.assurance.attestsTLSKey ? device.certificate.publicKey : nil, now: now)
+        // The earlier certificates are revoked now: connections presenting them are checked again.
+        sessions.invalidateAll()
         return issued.response(deviceID: device.identity.deviceID, authority: authority, apiURL: apiURL)
     }
 
@@ -64,16 +71,20 @@ public struct DeviceAuthority: Sendable {
         }
     }
 
-    /// Revokes one of the caller's user's devices; false if it was already revoked.
-    func revoke(_ device: VerifiedDevice, deviceID: String, evidence: SignatureEvidence, now: Date = Date()) async throws
-        -> Bool
-    {
+    /// Revokes one of the caller's user's devices; false if it was already revoked. Before this returns, no
+    /// connection of this instance is answered for the device from memory, and its other connections are closed.
+    func revoke(
+        _ device: VerifiedDevice, deviceID: String, evidence: SignatureEvidence, connection: (any Channel)? = nil,
+        now: Date = Date()
+    ) async throws -> Bool {
         guard let target = try await store.device(id: deviceID), target.userID == device.identity.userID else {
             throw Refusal.notFound("no such device")
         }
-        return try await revocation.revoke(
+        let changed = try await revocation.revoke(
             deviceID: deviceID, actor: "device:\(device.identity.deviceID)", reason: "revoked by the user",
             signature: evidence, now: now)
+        sessions.revoked(deviceID: deviceID, except: connection)
+        return changed
     }
 
     func nonce(_ device: VerifiedDevice, now: Date = Date()) async throws -> NonceResponse {

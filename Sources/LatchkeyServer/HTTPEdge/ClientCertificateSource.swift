@@ -10,6 +10,14 @@ import NIOSSL
 /// way whatever its source (chain, device state, revocation) by ``DeviceIdentityResolver``.
 public protocol ClientCertificateSource: Sendable {
     func certificate(for request: Request, context: LatchkeyRequestContext) async throws -> ByteBuffer?
+    /// True when a connection carries one certificate for its whole life (mutual TLS), so the device verified on it
+    /// may be kept with the connection (``DeviceSessions``); false when each request brings its own (a gateway's
+    /// header: one gateway connection carries many clients).
+    var isPerConnection: Bool { get }
+}
+
+extension ClientCertificateSource {
+    public var isPerConnection: Bool { false }
 }
 
 /// The peer certificate of the mutual-TLS connection, remembered per connection so keep-alive requests do not ask
@@ -25,6 +33,8 @@ public actor TLSPeerCertificateSource: ClientCertificateSource {
     private var peers: [ObjectIdentifier: PeerEntry] = [:]
 
     public init() {}
+
+    public nonisolated var isPerConnection: Bool { true }
 
     public func certificate(for request: Request, context: LatchkeyRequestContext) async throws -> ByteBuffer? {
         let channel = context.channel

@@ -126,26 +126,39 @@ public actor DeviceIdentityResolver {
 }
 
 /// Verifies the device on every API request before any handler runs, and records when it was last seen.
+///
+/// On a mutual-TLS connection whose device was verified before, the answer comes from ``DeviceSessions`` (memory,
+/// no store, no actor) unless something was revoked since or change tracking is not current; otherwise the store
+/// is asked (``DeviceIdentityResolver``), as on a connection's first request.
 struct DeviceIdentityMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
     let resolver: DeviceIdentityResolver
     let certificates: any ClientCertificateSource
     let lastSeen: LastSeenRecorder
+    let sessions: DeviceSessions
     let clock: ServerClock
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        guard let der = try await certificates.certificate(for: request, context: context) else {
-            throw DeviceIdentityResolver.noCertificate
-        }
         let now = clock.now()
-        let device = try await resolver.resolve(certificate: der, now: now)
+        let perConnection = certificates.isPerConnection
+        let device: VerifiedDevice
+        if perConnection, let known = sessions.device(on: context.channel, now: now) {
+            device = known
+        } else {
+            guard let der = try await certificates.certificate(for: request, context: context) else {
+                throw DeviceIdentityResolver.noCertificate
+            }
+            let generation = sessions.generation
+            device = try await resolver.resolve(certificate: der, now: now)
+            if perConnection { sessions.remember(device, on: context.channel, generation: generation) }
+        }
         context.device = device
         context.facts.deviceID = device.identity.deviceID
         context.logger[metadataKey: "device"] = "\(device.identity.deviceID)"
-        await lastSeen.saw(device.identity.deviceID, at: now)
+        lastSeen.saw(device.identity.deviceID, at: now)
         return try await next(request, context)
     }
 }

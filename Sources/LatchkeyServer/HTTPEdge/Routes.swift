@@ -102,7 +102,7 @@ enum APIRoutes {
             let evidence = try context.requireSignature()
             if try await devices.revoke(
                 try context.requireDevice(), deviceID: try context.parameters.require("id"), evidence: evidence,
-                now: clock.now())
+                connection: context.channel, now: clock.now())
             {
                 metrics.revoked()
             }

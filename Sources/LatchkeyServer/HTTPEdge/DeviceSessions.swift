@@ -1,0 +1,96 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The verified device of each open mutual-TLS connection, so a keep-alive request is answered from memory instead
+/// of the store (issue 17).
+///
+/// How it learns of change, and what it does when it cannot (stale never means open):
+/// - every entry records the revocation *generation* it was checked at; any revocation, anywhere, moves the
+///   generation and so sends every connection's next request back to the store once;
+/// - a revocation through this instance moves it before its response is sent (``revoked(deviceID:except:)``) and
+///   closes the device's other open connections;
+/// - a revocation through another instance or the CLI moves the store's revocation version, which
+///   ``RevocationTracker`` polls every 100 ms, moving the generation when it changes;
+/// - while the tracker cannot read the store (or before its first read), `tracking` is false and nothing is served
+///   from memory: every request checks the store, as without the cache;
+/// - a new connection has no entry, so its first request always checks the store; an entry expires with its
+///   certificate's `notAfter`.
+///
+/// Guarantees: an entry is held weakly by its channel and matched by identity, so it never serves another
+/// connection; at most `capacity` entries are kept.
+public final class DeviceSessions: Sendable {
+    struct Entry {
+        weak var channel: (any Channel)?
+        let device: VerifiedDevice
+        let generation: UInt64
+    }
+
+    struct State {
+        var entries: [ObjectIdentifier: Entry] = [:]
+        var generation: UInt64 = 0
+        var tracking = false
+    }
+
+    let capacity: Int
+    private let state = NIOLockedValueBox(State())
+
+    public init(capacity: Int = 100_000) {
+        self.capacity = capacity
+    }
+
+    /// The generation to record with a device checked from now on: read it *before* asking the store, so a
+    /// revocation that lands during the check leaves the new entry already stale.
+    var generation: UInt64 { state.withLockedValue { $0.generation } }
+
+    /// The device verified earlier on this connection, if nothing was revoked since, change tracking is current and
+    /// its certificate has not expired at `now`.
+    func device(on channel: any Channel, now: Date) -> VerifiedDevice? {
+        state.withLockedValue { state in
+            guard state.tracking, let entry = state.entries[ObjectIdentifier(channel)], entry.channel === channel,
+                entry.generation == state.generation, entry.device.identity.notAfter >= now
+            else { return nil }
+            return entry.device
+        }
+    }
+
+    /// Remembers the device verified on a connection at `generation`.
+    func remember(_ device: VerifiedDevice, on channel: any Channel, generation: UInt64) {
+        state.withLockedValue { state in
+            if state.entries.count >= capacity { state.entries = state.entries.filter { $0.value.channel != nil } }
+            if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
+            state.entries[ObjectIdentifier(channel)] = Entry(channel: channel, device: device, generation: generation)
+        }
+    }
+
+    /// Something was revoked somewhere: every connection checks the store again on its next request.
+    func invalidateAll() {
+        state.withLockedValue { $0.generation &+= 1 }
+    }
+
+    /// A device was revoked through this instance: invalidates every entry and closes the device's open connections
+    /// but `current` (whose request is still being answered; its entry is dropped, so its next request is refused).
+    func revoked(deviceID: String, except current: (any Channel)?) {
+        let channels: [any Channel] = state.withLockedValue { state in
+            state.generation &+= 1
+            var closing: [any Channel] = []
+            for (key, entry) in state.entries where entry.device.identity.deviceID == deviceID {
+                state.entries[key] = nil
+                if let channel = entry.channel, channel !== current { closing.append(channel) }
+            }
+            return closing
+        }
+        for channel in channels { channel.close(promise: nil) }
+    }
+
+    /// Whether change tracking is current; when it stops, memory is not used until it resumes (and everything held
+    /// from before is checked again).
+    func setTracking(_ tracking: Bool) {
+        state.withLockedValue { state in
+            if tracking && !state.tracking { state.generation &+= 1 }
+            state.tracking = tracking
+        }
+    }
+
+    var isTracking: Bool { state.withLockedValue { $0.tracking } }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import LatchkeyClient
+import LatchkeyTestSupport
+import Testing
+
+/// The identity cache of issue 17 over real sockets: a keep-alive connection's device is kept in memory, and every
+/// way a device can be revoked still refuses the next requests on connections that are already open. No assertion
+/// is about speed: "refused" is required, and the requests served meanwhile are only reported.
+@Suite struct IdentityCacheTests {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/keepalive_client.py").path
+
+    /// A Python client holding one keep-alive connection to `server` with `device`'s certificate.
+    final class KeepAlive: @unchecked Sendable {
+        let process = Process()
+        let output = Pipe()
+        let trigger: String
+
+        init(_ server: ServerProcess, certificate: String, key: String) throws {
+            trigger = try Shell.temporaryDirectory("keepalive") + "/go"
+            let address = server.apiURL.replacingOccurrences(of: "https://", with: "").split(separator: ":")
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", IdentityCacheTests.fixture, String(address[0]), String(address[1]),
+                server.rootCertificatePath, certificate, key, trigger,
+            ]
+            process.standardOutput = output
+            try process.run()
+            ChildProcesses.register(process.processIdentifier)
+        }
+
+        func line() -> String {
+            var text = ""
+            while !text.hasSuffix("\n") {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// Lets the client go on, and returns its verdict line.
+        func release() throws -> String {
+            FileManager.default.createFile(atPath: trigger, contents: nil)
+            let verdict = line()
+            process.waitUntilExit()
+            return verdict
+        }
+    }
+
+    func enroll(_ server: ServerProcess, _ user: TestUser, _ name: String) async throws -> (LatchkeyClient, String) {
+        let directory = try Shell.temporaryDirectory("cache-device") + "/" + name
+        let client = try await LatchkeyClient.enroll(
+            directory: directory, enrollURL: server.enrollURL, pins: server.pins, username: user.username,
+            password: user.password, deviceName: name
+        ) { _ in try server.code(to: user.phone) }
+        return (client, directory)
+    }
+
+    func keepAlive(_ server: ServerProcess, _ directory: String) throws -> KeepAlive {
+        let client = try KeepAlive(server, certificate: directory + "/device.pem", key: directory + "/device.key")
+        #expect(client.line() == "ready 200")
+        return client
+    }
+
+    /// `latchkey device revoke` from the CLI (another process, the same SQLite file) reaches a running server's
+    /// open connections, and a connection opened after it is refused as before.
+    @Test func aRevocationFromTheCLIRefusesAnOpenConnection() async throws {
+        let server = try ServerProcess()
+        defer { _ = server.stop() }
+        let user = try TestUser.add(server)
+        let (client, directory) = try await enroll(server, user, "phone")
+        let deviceID = try await client.status().deviceID
+        await client.close()
+        let open = try keepAlive(server, directory)
+        let revoked = try server.latchkey(["device", "revoke", deviceID, "--reason", "lost"])
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        let verdict = try open.release()
+        #expect(verdict.hasPrefix("refused 401 device_revoked"), "\(verdict)")
+        let fresh = try LatchkeyClient(directory: directory)
+        let again = try await fresh.call("GET", "/v1/me")
+        #expect(again.status == 401)
+        await fresh.close()
+    }
+
+    /// A revocation through this instance's API takes effect before its answer: the revoked device's open
+    /// connection is closed or refused at once.
+    @Test func aRevocationThroughTheAPIClosesTheDevicesConnections() async throws {
+        let server = try ServerProcess()
+        defer { _ = server.stop() }
+        let user = try TestUser.add(server)
+        let (owner, _) = try await enroll(server, user, "tablet")
+        let (lost, lostDirectory) = try await enroll(server, user, "phone")
+        let lostID = try await lost.status().deviceID
+        await lost.close()
+        let open = try keepAlive(server, lostDirectory)
+        let deleted = try await owner.call("DELETE", "/v1/devices/\(lostID)")
+        #expect(deleted.status == 204)
+        let verdict = try open.release()
+        #expect(verdict == "closed 0" || verdict == "refused 401 device_revoked 0", "\(verdict)")
+        await owner.close()
+    }
+
+    /// Two instances on one PostgreSQL database: a revocation through one reaches the other's open connections.
+    @Test(.enabled(if: TestDatabases.postgresServerURL != nil || TestDatabases.isCI))
+    func aRevocationThroughAnotherInstanceRefusesAnOpenConnection() async throws {
+        let database = try TestDatabases.fresh(.postgres)
+        let first = try ServerProcess(arguments: ["--database", database])
+        defer { _ = first.stop() }
+        let copy = try Shell.temporaryDirectory("second") + "/data"
+        try FileManager.default.copyItem(atPath: first.dataDirectory, toPath: copy)
+        try? FileManager.default.removeItem(atPath: copy + "/outbox.jsonl")
+        let second = try ServerProcess(dataDirectory: copy, arguments: ["--database", database])
+        defer { _ = second.stop() }
+        let user = try TestUser.add(first)
+        let (owner, _) = try await enroll(first, user, "tablet")
+        let (lost, lostDirectory) = try await enroll(first, user, "phone")
+        let lostID = try await lost.status().deviceID
+        await lost.close()
+        let open = try keepAlive(second, lostDirectory)
+        #expect(try await owner.call("DELETE", "/v1/devices/\(lostID)").status == 204)
+        let verdict = try open.release()
+        #expect(verdict.hasPrefix("refused 401 device_revoked"), "\(verdict)")
+        await owner.close()
+    }
+
+    /// When the server cannot follow revocations (here: its revocation version cannot be read), it stops answering
+    /// from memory: a revocation it could not have been told of is refused on the very next request.
+    @Test func withoutChangeTrackingEveryRequestChecksTheStore() async throws {
+        let server = try ServerProcess()
+        defer { _ = server.stop() }
+        let user = try TestUser.add(server)
+        let (client, directory) = try await enroll(server, user, "phone")
+        let deviceID = try await client.status().deviceID
+        await client.close()
+        let open = try keepAlive(server, directory)
+        let database = server.databaseURL
+        try TestDatabases.execute("ALTER TABLE revocation_head RENAME TO revocation_head_gone", on: database)
+        try await Task.sleep(for: .milliseconds(400))
+        // A revocation written behind the server's back: the revocation version does not move.
+        try TestDatabases.execute(
+            "UPDATE devices SET status = 'revoked', revoked_at = 1 WHERE id = '\(deviceID)'", on: database)
+        let verdict = try open.release()
+        #expect(verdict == "refused 401 device_revoked 0", "\(verdict)")
+        try TestDatabases.execute("ALTER TABLE revocation_head_gone RENAME TO revocation_head", on: database)
+    }
+}
