@@ -269,6 +269,10 @@ http {{
         theirs = self.load(nginx, "keepalive", "static", ["--path", "/"] + self.device_args())
         return ours, theirs
 
+    def health(self):
+        """Keep-alive GET /v1/health on the enrollment listener (TLS, no client certificate, no identity)."""
+        return self.load(self.enroll_url, "keepalive", "static", ["--path", "/v1/health"])
+
     def p5(self):
         return self.load(self.api_url, "keepalive", "signed-transfer", ["--device-dir", self.device])
 
@@ -312,7 +316,7 @@ def main():
     args = parser.parse_args()
 
     harness = Harness(args)
-    rows = {name: [] for name in ("P1", "P2", "P3", "P4", "P5", "A")}
+    rows = {name: [] for name in ("P1", "P2", "P3", "P4", "P5", "A", "H")}
     try:
         harness.start_latchkey()
         harness.start_nginx()
@@ -323,6 +327,7 @@ def main():
             rows["P2"].append(harness.p2())
             rows["P3"].append(harness.p3())
             rows["P4"].append(harness.p4())
+            rows["H"].append(harness.health())
             rows["P5"].append(harness.p5())
             rows["A"].append(harness.attest())
     finally:
@@ -362,6 +367,20 @@ def main():
                           "nginx ssl_verify_client on"))
     lines.append(pair_row("P4", "keep-alive GET /v1/me/s over mutual TLS", "≥ 0.8×", rows["P4"],
                           "nginx static 200"))
+    health = rows["H"]
+    nginx = [p[1] for p in rows["P4"]]
+    mine = [p[0] for p in rows["P4"]]
+    lines.append(
+        f"| H keep-alive GET /v1/health/s over TLS (enrollment listener, no identity) | "
+        f"{spread([r['per_second'] for r in health])}/s ({latency(health)}) | nginx static 200 (P4) "
+        f"{spread([r['per_second'] for r in nginx])}/s | "
+        f"{spread([a['per_second'] / b['per_second'] for a, b in zip(health, nginx)], '{:.2f}')}× | ≥ 0.9× | "
+        f"`{health[0]['command']}` |")
+    lines.append(
+        f"| I the cost of identity: keep-alive GET /v1/me (P4) vs GET /v1/health (H) | "
+        f"{spread([r['per_second'] for r in mine])}/s | {spread([r['per_second'] for r in health])}/s | "
+        f"{spread([a['per_second'] / b['per_second'] for a, b in zip(mine, health)], '{:.2f}')}× | ≥ 0.9× | "
+        f"P4 and H above |")
     p5 = rows["P5"]
     p4_ours = [p[0] for p in rows["P4"]]
     lines.append(
