@@ -13,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure Latchkey beside a peer in the same run (use a release build). Never point it at production.",
         subcommands: [
             BenchIssueCommand.self, BenchStoreCommand.self, BenchSignCommand.self, BenchLoadCommand.self,
-            BenchSeedEnrollmentsCommand.self, BenchAttestCommand.self,
+            BenchSeedEnrollmentsCommand.self, BenchSeedDevicesCommand.self, BenchAttestCommand.self,
         ]
     )
 }

@@ -5,6 +5,7 @@ import LatchkeyCommandLine
 import LatchkeyClient
 import LatchkeyPKI
 import LatchkeyServer
+import LatchkeyStore
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -193,5 +194,37 @@ struct BenchSeedEnrollmentsCommand: AsyncParsableCommand {
         var text = ""
         for entry in seeded { text += "\(entry.enrollmentID) \(entry.code)\n" }
         FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+/// `latchkey-bench seed-devices`: synthetic devices in a store, to measure a server holding many.
+struct BenchSeedDevicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed-devices",
+        abstract: "Add COUNT synthetic active devices (with one certificate each) of the user bench-devices.",
+        discussion: "For benchmarks only. The user is created if absent."
+    )
+
+    @OptionGroup var data: DataDirectoryOptions
+    @Option(help: "How many devices.") var count = 1_000_000
+
+    func run() async throws {
+        guard count > 0 else { throw ValidationError("--count must be positive") }
+        try await withStore(data) { store in
+            let user: UserRecord
+            if let existing = try await store.user(username: "bench-devices") {
+                user = existing
+            } else {
+                user = UserRecord(
+                    id: "usr-bench-devices", username: "bench-devices", passwordHash: "-", phone: "+15555550198",
+                    email: nil, createdAt: Date())
+                try await store.createUser(
+                    user, accounts: [],
+                    audit: AuditEntry(
+                        time: Date(), actor: "bench", action: "user.created", subject: user.id, detailsJSON: "{}"))
+            }
+            try await store.seedSyntheticDevices(count: count, userID: user.id, prefix: "bench-")
+        }
+        print("seeded \(count) devices")
     }
 }
