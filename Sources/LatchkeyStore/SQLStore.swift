@@ -723,14 +723,20 @@ public final class SQLStore: LatchkeyStore {
 
     public func revocationVersion() async throws -> Int64 {
         try await read { db in
-            try await db.raw("SELECT version FROM revocation_head WHERE id = 1").first()?
-                .decode(column: "version", as: Int64.self) ?? 0
+            // A missing row is an error, not version 0: identity caches must stop trusting memory.
+            guard let row = try await db.raw("SELECT version FROM revocation_head WHERE id = 1").first() else {
+                throw StoreError(.databaseUnavailable, "the revocation_head row is missing")
+            }
+            return try row.decode(column: "version", as: Int64.self)
         }
     }
 
     /// Inside a transaction that revoked something: tells every instance's identity cache (see `revocationVersion`).
+    /// Without the row the whole revocation fails rather than going unseen.
     private static func bumpRevocationVersion(_ db: any SQLDatabase) async throws {
-        try await db.raw("UPDATE revocation_head SET version = version + 1 WHERE id = 1").run()
+        guard try await db.raw("UPDATE revocation_head SET version = version + 1 WHERE id = 1 RETURNING version").first()
+            != nil
+        else { throw StoreError(.databaseUnavailable, "the revocation_head row is missing") }
     }
 
     public func advanceAssertionCounter(deviceID: String, to counter: Int64) async throws -> Bool {

@@ -124,9 +124,14 @@ import Testing
         await owner.close()
     }
 
-    /// When the server cannot follow revocations (here: its revocation version cannot be read), it stops answering
-    /// from memory: a revocation it could not have been told of is refused on the very next request.
-    @Test func withoutChangeTrackingEveryRequestChecksTheStore() async throws {
+    /// When the server cannot follow revocations (its revocation version's table is gone, or its row is), it stops
+    /// answering from memory: a revocation it could not have been told of is refused on the very next request.
+    @Test(arguments: [
+        ("ALTER TABLE revocation_head RENAME TO revocation_head_gone",
+         "ALTER TABLE revocation_head_gone RENAME TO revocation_head"),
+        ("DELETE FROM revocation_head", "INSERT INTO revocation_head (id, version) VALUES (1, 0)"),
+    ])
+    func withoutChangeTrackingEveryRequestChecksTheStore(_ breaking: (String, String)) async throws {
         let server = try ServerProcess()
         defer { _ = server.stop() }
         let user = try TestUser.add(server)
@@ -135,13 +140,56 @@ import Testing
         await client.close()
         let open = try keepAlive(server, directory)
         let database = server.databaseURL
-        try TestDatabases.execute("ALTER TABLE revocation_head RENAME TO revocation_head_gone", on: database)
+        try TestDatabases.execute(breaking.0, on: database)
         try await Task.sleep(for: .milliseconds(400))
         // A revocation written behind the server's back: the revocation version does not move.
         try TestDatabases.execute(
             "UPDATE devices SET status = 'revoked', revoked_at = 1 WHERE id = '\(deviceID)'", on: database)
         let verdict = try open.release()
         #expect(verdict == "refused 401 device_revoked 0", "\(verdict)")
-        try TestDatabases.execute("ALTER TABLE revocation_head_gone RENAME TO revocation_head", on: database)
+        try TestDatabases.execute(breaking.1, on: database)
+    }
+
+    /// When reading the revocation version hangs (here: a lock held on its table in PostgreSQL), the lease of the
+    /// last read lapses and every request checks the store again: a revocation made meanwhile is refused at once.
+    @Test(.enabled(if: TestDatabases.postgresServerURL != nil || TestDatabases.isCI))
+    func aHangingRevocationReadStopsTheCache() async throws {
+        let database = try TestDatabases.fresh(.postgres)
+        let server = try ServerProcess(arguments: ["--database", database])
+        defer { _ = server.stop() }
+        let user = try TestUser.add(server)
+        let (client, directory) = try await enroll(server, user, "phone")
+        let deviceID = try await client.status().deviceID
+        await client.close()
+        let open = try keepAlive(server, directory)
+        let lock = Process()
+        lock.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        lock.arguments = [
+            "psql", database, "-q", "-c",
+            "BEGIN; LOCK TABLE revocation_head IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;",
+        ]
+        lock.standardOutput = FileHandle.nullDevice
+        try lock.run()
+        try await Task.sleep(for: .milliseconds(500))
+        try TestDatabases.execute(
+            "UPDATE devices SET status = 'revoked', revoked_at = 1 WHERE id = '\(deviceID)'", on: database)
+        let verdict = try open.release()
+        #expect(verdict == "refused 401 device_revoked 0", "\(verdict)")
+        lock.waitUntilExit()
+    }
+
+    /// A change that does not move the revocation version (a user disabled by hand in SQL) still reaches open
+    /// connections: an entry is used for at most 5 seconds after its check.
+    @Test func aChangeBehindTheServersBackReachesOpenConnections() async throws {
+        let server = try ServerProcess()
+        defer { _ = server.stop() }
+        let user = try TestUser.add(server)
+        let (client, directory) = try await enroll(server, user, "phone")
+        await client.close()
+        let open = try keepAlive(server, directory)
+        try TestDatabases.execute(
+            "UPDATE users SET status = 'disabled' WHERE username = '\(user.username)'", on: server.databaseURL)
+        let verdict = try open.release()
+        #expect(verdict.hasPrefix("refused 401 device_revoked"), "\(verdict)")
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
 import LatchkeyStore
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Polls the store's revocation version every `interval` (100 ms) and tells ``DeviceSessions`` when it moved, so a
 /// revocation by another instance or by `latchkey device revoke` reaches this instance's memory within about one
-/// interval; while the store cannot be read, the sessions stop serving from memory.
+/// interval. Each successful read renews the sessions' lease; a read that fails or hangs lets it lapse, and the
+/// sessions stop serving from memory.
 public actor RevocationTracker: Service {
     let store: any LatchkeyStore
     let sessions: DeviceSessions
@@ -23,19 +25,19 @@ public actor RevocationTracker: Service {
 
     /// One poll: reads the version and updates the sessions.
     func poll() async {
+        let startedAt = NIODeadline.now()
         do {
             let current = try await store.revocationVersion()
-            if let version, version != current { sessions.invalidateAll() }
-            version = current
-            if !sessions.isTracking {
-                sessions.setTracking(true)
+            if version == nil {
                 logger.info("revocation tracking is current; identities are served from memory on open connections")
             }
+            sessions.pollSucceeded(startedAt: startedAt, changed: version != nil && version != current)
+            version = current
         } catch {
-            if sessions.isTracking {
+            if version != nil {
                 logger.warning("revocation tracking stopped (the store cannot be read); checking the store per request")
             }
-            sessions.setTracking(false)
+            sessions.stopTracking()
             version = nil
         }
     }
@@ -45,6 +47,6 @@ public actor RevocationTracker: Service {
             await poll()
             try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
         }
-        sessions.setTracking(false)
+        sessions.stopTracking()
     }
 }

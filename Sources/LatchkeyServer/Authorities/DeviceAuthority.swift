@@ -80,11 +80,11 @@ public struct DeviceAuthority: Sendable {
         guard let target = try await store.device(id: deviceID), target.userID == device.identity.userID else {
             throw Refusal.notFound("no such device")
         }
-        let changed = try await revocation.revoke(
+        // Memory is told whatever the outcome: a commit whose answer was lost (a cancelled task) must not go unseen.
+        defer { sessions.revoked(deviceID: deviceID, except: connection) }
+        return try await revocation.revoke(
             deviceID: deviceID, actor: "device:\(device.identity.deviceID)", reason: "revoked by the user",
             signature: evidence, now: now)
-        sessions.revoked(deviceID: deviceID, except: connection)
-        return changed
     }
 
     func nonce(_ device: VerifiedDevice, now: Date = Date()) async throws -> NonceResponse {

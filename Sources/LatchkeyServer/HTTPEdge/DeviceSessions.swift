@@ -12,8 +12,13 @@ import NIOCore
 ///   closes the device's other open connections;
 /// - a revocation through another instance or the CLI moves the store's revocation version, which
 ///   ``RevocationTracker`` polls every 100 ms, moving the generation when it changes;
-/// - while the tracker cannot read the store (or before its first read), `tracking` is false and nothing is served
-///   from memory: every request checks the store, as without the cache;
+/// - each successful poll grants a *lease* of `lease` (200 ms) from the moment the poll started; memory is used only
+///   within the lease, so a poll that fails, or hangs (a partitioned database, a full pool), stops memory being used
+///   within 200 ms of the last read that could have seen a revocation; from then on every request checks the store,
+///   as without the cache, until a poll succeeds again (and everything held is checked once more);
+/// - an entry is used for at most `maximumAge` (5 s) after its check, so a change made behind Latchkey's back (SQL
+///   typed by hand, a user disabled by another tool) that does not move the revocation version still reaches open
+///   connections within that time;
 /// - a new connection has no entry, so its first request always checks the store; an entry expires with its
 ///   certificate's `notAfter`.
 ///
@@ -24,19 +29,25 @@ public final class DeviceSessions: Sendable {
         weak var channel: (any Channel)?
         let device: VerifiedDevice
         let generation: UInt64
+        let checkedAt: NIODeadline
     }
 
     struct State {
         var entries: [ObjectIdentifier: Entry] = [:]
         var generation: UInt64 = 0
-        var tracking = false
+        /// Memory may be used until then (monotonic); `.distantPast` until the first successful poll.
+        var leaseEnd = NIODeadline.distantPast
     }
 
     let capacity: Int
+    let lease: TimeAmount
+    let maximumAge: TimeAmount
     private let state = NIOLockedValueBox(State())
 
-    public init(capacity: Int = 100_000) {
+    public init(capacity: Int = 100_000, lease: TimeAmount = .milliseconds(200), maximumAge: TimeAmount = .seconds(5)) {
         self.capacity = capacity
+        self.lease = lease
+        self.maximumAge = maximumAge
     }
 
     /// The generation to record with a device checked from now on: read it *before* asking the store, so a
@@ -46,20 +57,24 @@ public final class DeviceSessions: Sendable {
     /// The device verified earlier on this connection, if nothing was revoked since, change tracking is current and
     /// its certificate has not expired at `now`.
     func device(on channel: any Channel, now: Date) -> VerifiedDevice? {
-        state.withLockedValue { state in
-            guard state.tracking, let entry = state.entries[ObjectIdentifier(channel)], entry.channel === channel,
-                entry.generation == state.generation, entry.device.identity.notAfter >= now
+        let instant = NIODeadline.now()
+        return state.withLockedValue { state in
+            guard instant < state.leaseEnd, let entry = state.entries[ObjectIdentifier(channel)],
+                entry.channel === channel, entry.generation == state.generation,
+                instant < entry.checkedAt + maximumAge, entry.device.identity.notAfter >= now
             else { return nil }
             return entry.device
         }
     }
 
-    /// Remembers the device verified on a connection at `generation`.
+    /// Remembers the device verified on a connection at `generation` (read before the check).
     func remember(_ device: VerifiedDevice, on channel: any Channel, generation: UInt64) {
+        let checkedAt = NIODeadline.now()
         state.withLockedValue { state in
             if state.entries.count >= capacity { state.entries = state.entries.filter { $0.value.channel != nil } }
             if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[ObjectIdentifier(channel)] = Entry(channel: channel, device: device, generation: generation)
+            state.entries[ObjectIdentifier(channel)] = Entry(
+                channel: channel, device: device, generation: generation, checkedAt: checkedAt)
         }
     }
 
@@ -83,14 +98,23 @@ public final class DeviceSessions: Sendable {
         for channel in channels { channel.close(promise: nil) }
     }
 
-    /// Whether change tracking is current; when it stops, memory is not used until it resumes (and everything held
-    /// from before is checked again).
-    func setTracking(_ tracking: Bool) {
+    /// A poll that started at `startedAt` read the store's revocation version: a change (or the first read after a
+    /// gap) invalidates everything held, and memory may be used until `startedAt + lease`.
+    func pollSucceeded(startedAt: NIODeadline, changed: Bool) {
         state.withLockedValue { state in
-            if tracking && !state.tracking { state.generation &+= 1 }
-            state.tracking = tracking
+            if changed || state.leaseEnd <= startedAt { state.generation &+= 1 }
+            state.leaseEnd = max(state.leaseEnd, startedAt + lease)
         }
     }
 
-    var isTracking: Bool { state.withLockedValue { $0.tracking } }
+    /// Whether memory may be used now (a poll succeeded within the lease).
+    var isTracking: Bool {
+        let instant = NIODeadline.now()
+        return state.withLockedValue { instant < $0.leaseEnd }
+    }
+
+    /// Stops using memory at once (the tracker failed to read the store, or is shutting down).
+    func stopTracking() {
+        state.withLockedValue { $0.leaseEnd = .distantPast }
+    }
 }
