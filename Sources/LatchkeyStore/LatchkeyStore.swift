@@ -88,12 +88,10 @@ public protocol LatchkeyStore: Sendable {
 
     // MARK: Nonces
 
-    /// Stores a nonce for a device unless it already holds `maximumOutstanding` unused, unexpired ones (then
-    /// returns false); expired nonces of every device are deleted on the way.
-    func createNonce(value: String, deviceID: String, expiresAt: Date, now: Date, maximumOutstanding: Int) async throws
-        -> Bool
-    /// Consumes a nonce issued to `deviceID` exactly once, also when several instances race for it.
-    func consumeNonce(value: String, deviceID: String, now: Date) async throws -> NonceOutcome
+    /// Consumes a nonce (made and checked by the server, see `NonceMinter`) exactly once, also when several
+    /// instances race for it: `.consumed` for the one call that records it, `.reused` for every other. Only consumed
+    /// nonces are stored, until `expiresAt`; expired records are deleted on the way.
+    func consumeNonce(value: String, deviceID: String, expiresAt: Date, now: Date) async throws -> NonceOutcome
 
     // MARK: Demo banking
 

@@ -118,6 +118,18 @@ enum Migrations {
                 "INSERT INTO revocation_head (id, version) VALUES (1, 0)",
             ]
         ),
+        (
+            7,
+            [
+                // Nonces are made and checked by the server (a MAC); only consumed ones are kept, until they expire.
+                "DROP TABLE nonces",
+                """
+                CREATE TABLE consumed_nonces (value TEXT PRIMARY KEY, device_id TEXT NOT NULL,
+                  expires_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX consumed_nonces_expires ON consumed_nonces (expires_at)",
+            ]
+        ),
     ]
 
     static var latestVersion: Int64 { all.last?.version ?? 0 }

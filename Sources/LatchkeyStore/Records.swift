@@ -188,9 +188,6 @@ public struct WrongCodeOutcome: Sendable, Equatable {
 public enum NonceOutcome: String, Sendable, Equatable {
     /// This call consumed it: the only call that ever will.
     case consumed
-    /// No such nonce, or it was issued to another device.
-    case unknown
-    case expired
     /// Consumed before.
     case reused
 }

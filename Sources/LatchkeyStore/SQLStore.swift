@@ -768,47 +768,20 @@ public final class SQLStore: LatchkeyStore {
 
     // MARK: Nonces
 
-    public func createNonce(value: String, deviceID: String, expiresAt: Date, now: Date, maximumOutstanding: Int)
-        async throws -> Bool
+    public func consumeNonce(value: String, deviceID: String, expiresAt: Date, now: Date) async throws
+        -> NonceOutcome
     {
         try await transaction { db in
-            let millis = Self.millis(now)
-            try await db.raw("DELETE FROM nonces WHERE expires_at <= \(bind: millis)").run()
-            let outstanding =
-                try await db.raw(
-                    """
-                    SELECT COUNT(*) AS n FROM nonces
-                    WHERE device_id = \(bind: deviceID) AND consumed_at IS NULL AND expires_at > \(bind: millis)
-                    """
-                ).first()?.decode(column: "n", as: Int64.self) ?? 0
-            guard outstanding < Int64(maximumOutstanding) else { return false }
-            try await db.raw(
-                "INSERT INTO nonces (value, device_id, expires_at) VALUES (\(bind: value), \(bind: deviceID), \(bind: Self.millis(expiresAt)))"
-            ).run()
-            return true
-        }
-    }
-
-    public func consumeNonce(value: String, deviceID: String, now: Date) async throws -> NonceOutcome {
-        try await transaction { db in
-            let millis = Self.millis(now)
+            try await db.raw("DELETE FROM consumed_nonces WHERE expires_at <= \(bind: Self.millis(now))").run()
             let consumed =
                 try await db.raw(
                     """
-                    UPDATE nonces SET consumed_at = \(bind: millis)
-                    WHERE value = \(bind: value) AND device_id = \(bind: deviceID) AND consumed_at IS NULL
-                      AND expires_at > \(bind: millis)
-                    RETURNING value
+                    INSERT INTO consumed_nonces (value, device_id, expires_at)
+                    VALUES (\(bind: value), \(bind: deviceID), \(bind: Self.millis(expiresAt)))
+                    ON CONFLICT (value) DO NOTHING RETURNING value
                     """
                 ).first() != nil
-            if consumed { return .consumed }
-            guard
-                let row = try await db.raw(
-                    "SELECT device_id, expires_at, consumed_at FROM nonces WHERE value = \(bind: value)"
-                ).first(), try row.decode(column: "device_id", as: String.self) == deviceID
-            else { return .unknown }
-            if try row.decode(column: "consumed_at", as: Int64?.self) != nil { return .reused }
-            return .expired
+            return consumed ? .consumed : .reused
         }
     }
 

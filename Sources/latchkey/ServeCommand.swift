@@ -56,8 +56,6 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("password-lock-after"),
         help: "Failed passwords per account before enrollment is locked until `latchkey user reset-codes`.")
     var passwordLockAfter = 50
-    @Option(name: .customLong("max-outstanding-nonces"), help: "Unused nonces a device may hold at once.")
-    var maxOutstandingNonces = 16
     @Option(name: .customLong("renewals-per-hour"), help: "Certificate renewals a device may make per hour.")
     var renewalsPerHour = 10
     @Option(name: .customLong("crl-lifetime"), help: "How far ahead a CRL's nextUpdate is, such as 1h.")
@@ -141,8 +139,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard let grace = DurationText.seconds(shutdownGrace), grace >= 1, grace <= 300 else {
             throw ValidationError("--shutdown-grace must be a duration from 1s to 5m")
         }
-        guard passwordBackoffAfter > 0, passwordLockAfter > 0, maxOutstandingNonces > 0, renewalsPerHour > 0 else {
-            throw ValidationError("password, nonce and renewal limits must be positive")
+        guard passwordBackoffAfter > 0, passwordLockAfter > 0, renewalsPerHour > 0 else {
+            throw ValidationError("password and renewal limits must be positive")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
@@ -207,7 +205,6 @@ struct ServeCommand: AsyncParsableCommand {
         options.settings.shutdownGraceSeconds = Int64(DurationText.seconds(shutdownGrace)!)
         options.settings.passwordBackoffAfter = passwordBackoffAfter
         options.settings.passwordLockAfter = passwordLockAfter
-        options.settings.maximumOutstandingNonces = maxOutstandingNonces
         options.settings.renewalsPerHour = renewalsPerHour
         options.settings.metricsPort = metricsPort
         options.settings.crlLifetime = DurationText.seconds(crlLifetime)!

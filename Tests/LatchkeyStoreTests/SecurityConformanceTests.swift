@@ -152,29 +152,23 @@ import Testing
         }
     }
 
-    /// Finding 12: a device holds a bounded number of unused nonces; expired ones are deleted.
+    /// Finding 12, after issue 17: unused nonces take no storage at all (they are MACs); consumed ones are deleted
+    /// once expired, so hoarding or spending nonces cannot fill the database.
     @Test(arguments: TestDatabases.kinds)
-    func outstandingNoncesAreCappedAndExpiredOnesPurged(_ kind: TestDatabases.Kind) async throws {
+    func consumedNoncesArePurgedOnceExpired(_ kind: TestDatabases.Kind) async throws {
         try await withStores(kind) { stores, url in
             let store = stores[0]
             let now = Date()
-            func issue(_ value: String, _ device: String, at time: Date) async throws -> Bool {
-                try await store.createNonce(
-                    value: value, deviceID: device, expiresAt: time.addingTimeInterval(60), now: time,
-                    maximumOutstanding: 3)
+            for i in 0..<5 {
+                let outcome = try await store.consumeNonce(
+                    value: "n\(i)", deviceID: "d", expiresAt: now.addingTimeInterval(60), now: now)
+                #expect(outcome == .consumed)
             }
-            var issued: [Bool] = []
-            for i in 0..<4 { issued.append(try await issue("n\(i)", "d", at: now)) }
-            #expect(issued == [true, true, true, false])
-            let otherDevice = try await issue("other", "e", at: now)
-            #expect(otherDevice)
-            let consumed = try await store.consumeNonce(value: "n0", deviceID: "d", now: now)
-            #expect(consumed == .consumed)
-            let afterUse = try await issue("n4", "d", at: now)
-            #expect(afterUse)
-            let later = try await issue("n5", "d", at: now.addingTimeInterval(120))
-            #expect(later)
-            #expect(try TestDatabases.query("SELECT COUNT(*) FROM nonces", on: url) == "1")
+            #expect(try TestDatabases.query("SELECT COUNT(*) FROM consumed_nonces", on: url) == "5")
+            let later = try await store.consumeNonce(
+                value: "n5", deviceID: "d", expiresAt: now.addingTimeInterval(180), now: now.addingTimeInterval(120))
+            #expect(later == .consumed)
+            #expect(try TestDatabases.query("SELECT COUNT(*) FROM consumed_nonces", on: url) == "1")
         }
     }
 

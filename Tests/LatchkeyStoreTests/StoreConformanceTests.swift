@@ -144,25 +144,25 @@ import Testing
         try await withStores(kind, count: 2) { stores, url in
             let first = stores[0]
             let second = stores[1]
-            let issued = try await first.createNonce(
-                value: "n1", deviceID: "d1", expiresAt: Date().addingTimeInterval(60), now: Date(), maximumOutstanding: 8)
-            #expect(issued)
+            let expiresAt = Date().addingTimeInterval(60)
             let outcomes = await withTaskGroup(of: NonceOutcome?.self) { group in
                 for i in 0..<20 {
                     let store = i % 2 == 0 ? first : second
-                    group.addTask { try? await store.consumeNonce(value: "n1", deviceID: "d1", now: Date()) }
+                    group.addTask {
+                        try? await store.consumeNonce(value: "n1", deviceID: "d1", expiresAt: expiresAt, now: Date())
+                    }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
             }
             #expect(outcomes.filter { $0 == .consumed }.count == 1)
             #expect(outcomes.filter { $0 == .reused }.count == 19)
-            _ = try await first.createNonce(
-                value: "n2", deviceID: "d1", expiresAt: Date().addingTimeInterval(60), now: Date(), maximumOutstanding: 8)
-            #expect(try await first.consumeNonce(value: "n2", deviceID: "other", now: Date()) == .unknown)
-            #expect(try await first.consumeNonce(value: "missing", deviceID: "d1", now: Date()) == .unknown)
-            _ = try await first.createNonce(
-                value: "n3", deviceID: "d1", expiresAt: Date().addingTimeInterval(1), now: Date(), maximumOutstanding: 8)
-            #expect(try await first.consumeNonce(value: "n3", deviceID: "d1", now: Date().addingTimeInterval(2)) == .expired)
+            // Consumed nonces are kept only until they expire.
+            let later = Date().addingTimeInterval(120)
+            let outcome = try await first.consumeNonce(
+                value: "n2", deviceID: "d1", expiresAt: later.addingTimeInterval(60), now: later)
+            #expect(outcome == .consumed)
+            let kept = try TestDatabases.query("SELECT COUNT(*) FROM consumed_nonces", on: url)
+            #expect(kept == "1")
         }
     }
 

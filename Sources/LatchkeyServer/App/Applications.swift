@@ -65,7 +65,8 @@ public func buildAPIApplication(
             resolver: resolver, certificates: certificates, lastSeen: lastSeen, sessions: sessions,
             clock: dependencies.clock),
         signatures: SignatureMiddleware(
-            store: store, clock: dependencies.clock, appleAppIDs: settings.attestation.appleAppIDs),
+            store: store, clock: dependencies.clock, nonces: devices.nonces,
+            appleAppIDs: settings.attestation.appleAppIDs),
         clock: dependencies.clock,
         metrics: dependencies.metrics)
     var services: [any Service] = [

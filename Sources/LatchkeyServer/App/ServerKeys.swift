@@ -17,6 +17,11 @@ public enum ServerKeys {
         try derive(authority, "latchkey login names v1")
     }
 
+    /// The key of the MACs that make nonces for signed requests (``NonceMinter``).
+    static func nonces(_ authority: CertificateAuthority) throws -> SymmetricKey {
+        try derive(authority, "latchkey nonces v1")
+    }
+
     static func derive(_ authority: CertificateAuthority, _ info: String) throws -> SymmetricKey {
         let material = try authority.issuingKey.serializeAsPEM().derBytes
         return HKDF<SHA256>.deriveKey(

@@ -21,8 +21,6 @@ public struct ServerSettings: Sendable {
     public var passwordBackoffAfter = 5
     /// Failed passwords per account name before enrollment is locked until an operator's reset.
     public var passwordLockAfter = 50
-    /// Unused, unexpired nonces a device may hold at once.
-    public var maximumOutstandingNonces = 16
     /// Renewals a device may make per hour.
     public var renewalsPerHour = 10
     /// Seconds a request may take from its head to the end of its body (slow-body defence).

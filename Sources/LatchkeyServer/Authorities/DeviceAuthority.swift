@@ -19,12 +19,14 @@ public struct DeviceAuthority: Sendable {
     let apiURL: String
     /// Identities held in memory per connection: told of every revocation made here before its answer goes out.
     let sessions: DeviceSessions
+    let nonces: NonceMinter
 
     public init(
         store: any LatchkeyStore, authority: CertificateAuthority, settings: ServerSettings, apiURL: String,
         sessions: DeviceSessions = DeviceSessions()
     ) throws {
         self.sessions = sessions
+        self.nonces = NonceMinter(key: try ServerKeys.nonces(authority))
         self.store = store
         self.authority = authority
         self.issuer = try DeviceIssuer(store: store, authority: authority, lifetime: settings.certificateLifetime)
@@ -87,17 +89,11 @@ public struct DeviceAuthority: Sendable {
             signature: evidence, now: now)
     }
 
-    func nonce(_ device: VerifiedDevice, now: Date = Date()) async throws -> NonceResponse {
-        let value = EnrollmentAuthority.randomToken(bytes: 24)
-        let expiresAt = now.addingTimeInterval(settings.nonceLifetime)
-        let created = try await store.createNonce(
-            value: value, deviceID: device.identity.deviceID, expiresAt: expiresAt, now: now,
-            maximumOutstanding: settings.maximumOutstandingNonces)
-        guard created else {
-            throw Refusal(.rateLimited,
-                "this device holds \(settings.maximumOutstandingNonces) unused nonces; use or let them expire first",
-                retryAfter: Int(settings.nonceLifetime))
-        }
-        return NonceResponse(nonce: value, expiresAt: Timestamp.string(expiresAt))
+    /// A nonce for the device's next signed request: made in memory (``NonceMinter``), nothing is written.
+    func nonce(_ device: VerifiedDevice, now: Date = Date()) -> NonceResponse {
+        let expiresAt = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + settings.nonceLifetime).rounded(.down))
+        return NonceResponse(
+            nonce: nonces.mint(deviceID: device.identity.deviceID, expiresAt: expiresAt),
+            expiresAt: Timestamp.string(expiresAt))
     }
 }

@@ -93,7 +93,7 @@ enum APIRoutes {
         }
         router.get("/v1/devices") { _, context in JSONResponse(try await devices.devices(try context.requireDevice())) }
         router.get("/v1/nonce") { _, context in
-            JSONResponse(try await devices.nonce(try context.requireDevice(), now: clock.now()))
+            JSONResponse(devices.nonce(try context.requireDevice(), now: clock.now()))
         }
         router.get("/v1/accounts") { _, context in JSONResponse(try await bank.accounts(try context.requireDevice())) }
 

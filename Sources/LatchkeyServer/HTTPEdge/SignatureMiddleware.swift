@@ -21,6 +21,7 @@ struct SignatureMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
     let store: any LatchkeyStore
     let clock: ServerClock
+    let nonces: NonceMinter
     /// The App Attest app ids whose assertions are accepted (`--apple-app-id`).
     var appleAppIDs: [String] = []
 
@@ -100,10 +101,14 @@ struct SignatureMiddleware: RouterMiddleware {
         if let attestKey = device.appAttestKey {
             try await checkAssertion(request, base: base, key: attestKey, deviceID: device.identity.deviceID)
         }
-        switch try await store.consumeNonce(value: nonce, deviceID: device.identity.deviceID, now: time) {
+        guard case .valid(let expiresAt) = nonces.check(nonce, deviceID: device.identity.deviceID, now: time) else {
+            throw Self.refuse(.nonceInvalid, "the nonce is unknown, expired or not this device's")
+        }
+        switch try await store.consumeNonce(
+            value: nonce, deviceID: device.identity.deviceID, expiresAt: expiresAt, now: time)
+        {
         case .consumed: break
         case .reused: throw Self.refuse(.nonceReused, "this nonce was already used")
-        case .unknown, .expired: throw Self.refuse(.nonceInvalid, "the nonce is unknown, expired or not this device's")
         }
         context.signatureEvidence = SignatureEvidence(
             serial: device.identity.serial, keyID: device.identity.deviceID, algorithm: key.algorithm.rawValue,

@@ -174,12 +174,13 @@ import X509
         c.server.clock.advance(by: c.server.dependencies.settings.nonceLifetime + 1)
         #expect(try await c.signed(current, .post, "/v1/transfers", body: body, nonce: stale).code == .nonceInvalid)
 
-        // Too many unused nonces.
-        var nonceAnswers: [Answer] = []
-        for _ in 0...c.server.dependencies.settings.maximumOutstandingNonces {
-            nonceAnswers.append(try await c.call(current, .get, "/v1/nonce"))
-        }
-        #expect(nonceAnswers.last?.code == .rateLimited)
+        // Nonces are MACs of the server: one changed by a character, or one made for another device, is refused.
+        let fresh = try #require(try await c.call(current, .get, "/v1/nonce").json?["nonce"] as? String)
+        let flipped = String(fresh.dropLast()) + (fresh.last == "A" ? "B" : "A")
+        #expect(try await c.signed(current, .post, "/v1/transfers", body: body, nonce: flipped).code == .nonceInvalid)
+        let other = try await c.enrollDevice()
+        let theirs = try #require(try await c.call(other, .get, "/v1/nonce").json?["nonce"] as? String)
+        #expect(try await c.signed(current, .post, "/v1/transfers", body: body, nonce: theirs).code == .nonceInvalid)
 
         // Certificates expire with the clock.
         c.server.clock.advance(by: 8 * 86_400)
