@@ -9,6 +9,8 @@ final class PostgresBackend: SQLBackend {
     private let runner: Task<Void, Never>
 
     let beginTransactionSQL = "BEGIN"
+    /// PostgreSQL commits concurrent transactions of its pool in parallel (and groups their WAL flushes itself).
+    let groupCommit: GroupCommit? = nil
     let beginReadTransactionSQL = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     /// A session-level advisory lock keeps two instances that start together from migrating at once.
     let migrationLock: (acquire: String, release: String)? = (

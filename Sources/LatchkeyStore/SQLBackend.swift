@@ -15,6 +15,9 @@ protocol SQLBackend: Sendable {
     var beginReadTransactionSQL: String { get }
     /// Statements that hold and release a lock across instances while migrating, if the database needs one.
     var migrationLock: (acquire: String, release: String)? { get }
+    /// Runs `body` in a write transaction, committed before this returns; nil: the store runs its own
+    /// BEGIN/COMMIT per call on a session.
+    var groupCommit: GroupCommit? { get }
     func close() async throws
 }
 

@@ -120,6 +120,9 @@ public final class SQLStore: LatchkeyStore {
         _ body: @Sendable @escaping (any SQLDatabase) async throws -> R
     ) async throws -> R {
         let begin = backend.beginTransactionSQL
+        if let group = backend.groupCommit {
+            return try await unavailableOnFailure { try await group.run(body) }
+        }
         return try await unavailableOnFailure {
             try await self.backend.withSession { db in try await Self.inTransaction(db, begin: begin, body) }
         }

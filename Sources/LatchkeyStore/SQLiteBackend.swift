@@ -28,6 +28,8 @@ final class SQLiteBackend: SQLBackend {
     let beginTransactionSQL = "BEGIN IMMEDIATE"
     let beginReadTransactionSQL = "BEGIN DEFERRED"
     let migrationLock: (acquire: String, release: String)? = nil
+    /// One writer: transactions that arrive while another commits share the next commit (one fsync).
+    let groupCommit: GroupCommit?
 
     init(path: String, logger: Logger) async throws {
         // The database holds password and code hashes: create it readable by its owner only.
@@ -45,6 +47,18 @@ final class SQLiteBackend: SQLBackend {
             throw StoreError(.databaseUnavailable, "cannot open the SQLite database at \(path)")
         }
         database = connection.sql(queryLogLevel: nil)
+        let writer = database
+        let gate = self.gate
+        groupCommit = GroupCommit(begin: "BEGIN IMMEDIATE") { body in
+            await gate.enter()
+            do {
+                try await body(writer)
+                await gate.leave()
+            } catch {
+                await gate.leave()
+                throw error
+            }
+        }
         do {
             for pragma in [
                 "PRAGMA busy_timeout=10000", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
