@@ -38,8 +38,10 @@ public struct NonceMinter: Sendable {
 
     /// Whether `nonce` was made by this key for `deviceID` and has not expired at `now`.
     public func check(_ nonce: String, deviceID: String, now: Date) -> Check {
+        // Only the canonical spelling: another string for the same bytes (unused low bits set) would be a second,
+        // unconsumed nonce, since the store keys consumption by the string.
         guard nonce.utf8.count <= 64, let bytes = Self.decodeBase64URL(nonce), bytes.count == Self.length,
-            bytes[0] == Self.version
+            bytes[0] == Self.version, Self.base64URL(bytes) == nonce
         else { return .invalid }
         let body = Array(bytes[0..<25])
         guard Self.constantTimeEqual(tag(deviceID: deviceID, body: body), Array(bytes[25..<41])) else {
