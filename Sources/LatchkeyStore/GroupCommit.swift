@@ -11,6 +11,8 @@ import SQLKit
 ///
 /// Guarantees: bodies run one after another on the one connection, in arrival order, each seeing the writes of
 /// those before it (the audit chain's head moves through the batch); at most `maximumBatch` bodies share a commit.
+/// A body must let every database error propagate: one that catches an error and carries on could go on writing
+/// after SQLite rolled the whole transaction back (a full disk), outside any transaction.
 final class GroupCommit: Sendable {
     struct Job: Sendable {
         let body: @Sendable (any SQLDatabase) async throws -> any Sendable
@@ -89,7 +91,15 @@ final class GroupCommit: Sendable {
                 }
             }
         } catch {
-            for job in batch { job.continuation.resume(throwing: error) }
+            // A refused body wrote nothing: its caller gets its refusal, the others the batch's failure.
+            let finished = outcomes.withLockedValue { $0 }
+            for (index, job) in batch.enumerated() {
+                if index < finished.count, case .failure(let refusal as StoreError) = finished[index] {
+                    job.continuation.resume(throwing: refusal)
+                } else {
+                    job.continuation.resume(throwing: error)
+                }
+            }
             return
         }
         for (job, outcome) in zip(batch, outcomes.withLockedValue { $0 }) {

@@ -122,7 +122,7 @@ enum Migrations {
             7,
             [
                 // Nonces are made and checked by the server (a MAC); only consumed ones are kept, until they expire.
-                "DROP TABLE nonces",
+                // The old `nonces` table is left in place: an instance not yet upgraded keeps working meanwhile.
                 """
                 CREATE TABLE consumed_nonces (value TEXT PRIMARY KEY, device_id TEXT NOT NULL,
                   expires_at BIGINT NOT NULL)

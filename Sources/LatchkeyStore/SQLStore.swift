@@ -771,11 +771,17 @@ public final class SQLStore: LatchkeyStore {
 
     // MARK: Nonces
 
+    /// How long a consumed nonce's record outlives the nonce: more than any clock difference between instances.
+    static let consumedNonceGraceMillis: Int64 = 600_000
+
     public func consumeNonce(value: String, deviceID: String, expiresAt: Date, now: Date) async throws
         -> NonceOutcome
     {
         try await transaction { db in
-            try await db.raw("DELETE FROM consumed_nonces WHERE expires_at <= \(bind: Self.millis(now))").run()
+            // Records are kept 10 minutes past their nonce's expiry: an instance whose clock is behind (or a check
+            // a millisecond before expiry) still finds the record, so a replay is never taken for a first use.
+            let purgeBefore = Self.millis(now) - Self.consumedNonceGraceMillis
+            try await db.raw("DELETE FROM consumed_nonces WHERE expires_at <= \(bind: purgeBefore)").run()
             let consumed =
                 try await db.raw(
                     """

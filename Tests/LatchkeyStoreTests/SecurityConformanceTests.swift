@@ -165,8 +165,13 @@ import Testing
                 #expect(outcome == .consumed)
             }
             #expect(try TestDatabases.query("SELECT COUNT(*) FROM consumed_nonces", on: url) == "5")
+            // Past its expiry (an instance whose clock is behind may still accept the nonce), the record is kept:
+            // a replay is still a replay.
+            let replay = try await store.consumeNonce(
+                value: "n0", deviceID: "d", expiresAt: now.addingTimeInterval(60), now: now.addingTimeInterval(400))
+            #expect(replay == .reused)
             let later = try await store.consumeNonce(
-                value: "n5", deviceID: "d", expiresAt: now.addingTimeInterval(180), now: now.addingTimeInterval(120))
+                value: "n5", deviceID: "d", expiresAt: now.addingTimeInterval(900), now: now.addingTimeInterval(700))
             #expect(later == .consumed)
             #expect(try TestDatabases.query("SELECT COUNT(*) FROM consumed_nonces", on: url) == "1")
         }

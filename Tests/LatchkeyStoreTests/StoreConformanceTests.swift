@@ -157,7 +157,7 @@ import Testing
             #expect(outcomes.filter { $0 == .consumed }.count == 1)
             #expect(outcomes.filter { $0 == .reused }.count == 19)
             // Consumed nonces are kept only until they expire.
-            let later = Date().addingTimeInterval(120)
+            let later = Date().addingTimeInterval(720)
             let outcome = try await first.consumeNonce(
                 value: "n2", deviceID: "d1", expiresAt: later.addingTimeInterval(60), now: later)
             #expect(outcome == .consumed)
