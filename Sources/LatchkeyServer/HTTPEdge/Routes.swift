@@ -85,7 +85,7 @@ enum APIRoutes {
         let router = Router(context: LatchkeyRequestContext.self)
         router.add(middleware: EdgeMiddleware(listener: .api, metrics: metrics))
         router.add(middleware: identity)
-        router.get("/v1/me") { _, context in JSONResponse(try await devices.me(try context.requireDevice())) }
+        router.get("/v1/me") { _, context in MeJSONResponse(body: try await devices.me(try context.requireDevice())) }
         router.post("/v1/certificates/renew") { request, context in
             let body = try await BodyLimit.collect(request)
             let renew = try StrictJSON.body(RenewRequest.self, from: body)
