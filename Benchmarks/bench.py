@@ -273,6 +273,14 @@ http {{
         """Keep-alive GET /v1/health on the enrollment listener (TLS, no client certificate, no identity)."""
         return self.load(self.enroll_url, "keepalive", "static", ["--path", "/v1/health"])
 
+    def store(self):
+        """`latchkey-bench store` on SQLite: durable completions/s (8 concurrent callers, group commit) and
+        certificate-status lookups/s with 1,000 and 1,000,000 devices."""
+        out = self.run([self.bench, "store", "--seconds", str(self.args.seconds)], cpu=self.generator_cpu)
+        row = [line for line in out.splitlines() if line.startswith("| SQLite")][0]
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        return float(cells[1]), float(cells[2]), float(cells[3])
+
     def p5(self):
         return self.load(self.api_url, "keepalive", "signed-transfer", ["--device-dir", self.device])
 
@@ -316,7 +324,7 @@ def main():
     args = parser.parse_args()
 
     harness = Harness(args)
-    rows = {name: [] for name in ("P1", "P2", "P3", "P4", "P5", "A", "H")}
+    rows = {name: [] for name in ("P1", "P2", "P3", "P4", "P5", "A", "H", "S")}
     try:
         harness.start_latchkey()
         harness.start_nginx()
@@ -330,6 +338,7 @@ def main():
             rows["H"].append(harness.health())
             rows["P5"].append(harness.p5())
             rows["A"].append(harness.attest())
+            rows["S"].append(harness.store())
     finally:
         harness.stop_all()
         shutil.rmtree(harness.work, ignore_errors=True)
@@ -388,6 +397,13 @@ def main():
         f"({latency(p5)}) | Latchkey P4 {spread([r['per_second'] for r in p4_ours])}/s | "
         f"{spread([a['per_second'] / b['per_second'] for a, b in zip(p5, p4_ours)], '{:.2f}')}× | (reported) | "
         f"`{p5[0]['command']}` |")
+    store_rows = rows["S"]
+    lines.append(
+        f"| S store (SQLite, no HTTP): durable completions/s, 8 callers | {spread([r[0] for r in store_rows])}/s | - | - | "
+        f"(reported) | `taskset -c {harness.generator_cpu} latchkey-bench store --seconds {args.seconds:g}` |")
+    lines.append(
+        f"| S certificate-status lookups/s at 1,000 / 1,000,000 devices | {spread([r[1] for r in store_rows])}/s / "
+        f"{spread([r[2] for r in store_rows])}/s | - | - | ≥ 200,000/s | the same command |")
     for name in rows["A"][0] if rows["A"] else []:
         runs = [r[name] for r in rows["A"] if name in r]
         lines.append(
