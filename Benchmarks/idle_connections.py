@@ -15,6 +15,8 @@ import subprocess
 import tempfile
 import time
 
+from latchkey_process import start
+
 
 def rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
@@ -22,21 +24,6 @@ def rss_mib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def start(latchkey, data):
-    process = subprocess.Popen([latchkey, "serve", "--data-dir", data, "--enroll-port", "0", "--api-port", "0",
-                                "--log-level", "error", "--header-timeout", "300", "--request-timeout", "600"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    api = None
-    for line in process.stdout:
-        parts = line.split()
-        if len(parts) >= 3 and parts[1] == "api":
-            api = parts[2]
-        if line.strip() == "latchkey: ready":
-            break
-    host, port = api.replace("https://", "").split(":")
-    return process, host, int(port)
 
 
 async def hold(host, port, context, count):
@@ -84,7 +71,7 @@ def main():
         if args.devices:
             subprocess.run([args.bench, "seed-devices", "--data-dir", data, "--count", str(args.devices)],
                            check=True, capture_output=True)
-        process, host, port = start(args.latchkey, data)
+        process, host, port = start(args.latchkey, data, ["--header-timeout", "300", "--request-timeout", "600"])
         time.sleep(1)
         result["rss_idle_mib"] = round(rss_mib(process.pid), 1)
         context = ssl.create_default_context(cafile=os.path.join(data, "ca", "root.pem"))

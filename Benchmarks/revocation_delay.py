@@ -18,20 +18,7 @@ import subprocess
 import tempfile
 import time
 
-
-def start(latchkey, data, database):
-    process = subprocess.Popen(
-        [latchkey, "serve", "--data-dir", data, "--database", database, "--enroll-port", "0", "--api-port", "0",
-         "--log-level", "error"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    api = None
-    for line in process.stdout:
-        parts = line.split()
-        if len(parts) >= 3 and parts[1] == "api":
-            api = parts[2]
-        if line.strip() == "latchkey: ready":
-            break
-    host, port = api.replace("https://", "").split(":")
-    return process, host, int(port)
+from latchkey_process import start
 
 
 def connect(host, port, ca, cert, key):
@@ -70,10 +57,10 @@ def main():
     first_data, second_data = os.path.join(work, "a"), os.path.join(work, "b")
     processes = []
     try:
-        first, _, _ = start(args.latchkey, first_data, args.database)
+        first, _, _ = start(args.latchkey, first_data, ["--database", args.database])
         processes.append(first)
         shutil.copytree(first_data, second_data)
-        second, host, port = start(args.latchkey, second_data, args.database)
+        second, host, port = start(args.latchkey, second_data, ["--database", args.database])
         processes.append(second)
         common = ["--data-dir", first_data, "--database", args.database]
         subprocess.run([args.latchkey, "user", "add", "--username", "bench-revoke", "--phone", "+15555550199",

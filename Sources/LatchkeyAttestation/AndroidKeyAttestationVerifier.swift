@@ -1,6 +1,7 @@
 import Crypto
 import _CryptoExtras
 import Foundation
+import LatchkeyPKI
 import SwiftASN1
 import X509
 
@@ -128,7 +129,7 @@ public struct AndroidKeyAttestationVerifier: Sendable {
             || P521.Signing.PublicKey(key) != nil || _RSA.Signing.PublicKey(key) != nil
         else { throw .invalid("key", "the attested key is neither EC nor RSA") }
         return AndroidAttestationResult(
-            description: description, securityLevel: level, leafSPKI: DERBytes.of(key), leafPublicKey: key,
+            description: description, securityLevel: level, leafSPKI: SPKIPin.subjectPublicKeyInfoDER(key), leafPublicKey: key,
             revocationChecked: revocations != nil)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyPKI
 
 /// Google's attestation status list (`https://android.googleapis.com/attestation/status`):
 /// `{"entries": {"<serial>": {"status": "REVOKED"|"SUSPENDED", ...}}}`, serials in lowercase hex (older entries in
@@ -53,7 +54,7 @@ public struct AndroidRevocationList: Sendable, Equatable {
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
-        normalize(bytes.map { String(format: "%02x", $0) }.joined())
+        normalize(Hex.lowercase(bytes))
     }
 
     /// The decimal digits of a big-endian unsigned number.

@@ -21,9 +21,7 @@ public enum AttestationFiles {
         var written: [String] = []
         var checked: [(Certificate, AttestationTrustAnchors.Kind)] = []
         for file in files {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                let certificates = try? PEMCertificates.parse(text), certificates.count == 1
-            else {
+            guard let certificates = PEMCertificates.read(file: file), certificates.count == 1 else {
                 throw AttestationError(.invalid, check: "root", "\(file) is not one PEM certificate")
             }
             guard let kind = AttestationTrustAnchors.kind(of: certificates[0]) else {
@@ -81,9 +79,9 @@ public enum AttestationFiles {
     {
         var result: [Certificate] = []
         for file in files {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                let certificates = try? PEMCertificates.parse(text)
-            else { throw AttestationError(.invalid, check: "root", "\(file) holds no PEM certificate") }
+            guard let certificates = PEMCertificates.read(file: file) else {
+                throw AttestationError(.invalid, check: "root", "\(file) holds no PEM certificate")
+            }
             if onePerFile && certificates.count != 1 {
                 throw AttestationError(.invalid, check: "root", "\(file) must hold exactly one root certificate")
             }

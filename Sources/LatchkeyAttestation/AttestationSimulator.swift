@@ -41,9 +41,7 @@ public struct AttestationSimulator: Sendable {
     ) throws -> (object: [UInt8], keyID: [UInt8]) {
         let point = Array(attestKey.publicKey.x963Representation)
         let keyID = Array(SHA256.hash(data: point))
-        var authData = Array(SHA256.hash(data: Array(appID.utf8)))
-        authData.append(0x40 | 0x01)
-        authData += withUnsafeBytes(of: counter.bigEndian, Array.init)
+        var authData = Self.authDataHead(appID: appID, counter: counter)
         authData += environment.aaguid
         authData += [UInt8(keyID.count >> 8), UInt8(keyID.count & 0xFF)] + keyID
         authData += CBORWriter.encode(
@@ -88,9 +86,7 @@ public struct AttestationSimulator: Sendable {
     public static func assertion(
         attestKey: P256.Signing.PrivateKey, appID: String, counter: UInt32, clientData: [UInt8]
     ) throws -> [UInt8] {
-        var authData = Array(SHA256.hash(data: Array(appID.utf8)))
-        authData.append(0x40 | 0x01)
-        authData += withUnsafeBytes(of: counter.bigEndian, Array.init)
+        let authData = authDataHead(appID: appID, counter: counter)
         let nonce = Array(SHA256.hash(data: authData + Array(SHA256.hash(data: clientData))))
         let signature = try attestKey.signature(for: nonce)
         return CBORWriter.encode(
@@ -98,6 +94,11 @@ public struct AttestationSimulator: Sendable {
                 (.text("signature"), .bytes(Array(signature.derRepresentation))),
                 (.text("authenticatorData"), .bytes(authData)),
             ]))
+    }
+
+    /// rpIdHash, flags (AT and UP, as Apple sets them in both attestations and assertions) and the counter.
+    static func authDataHead(appID: String, counter: UInt32) -> [UInt8] {
+        Array(SHA256.hash(data: Array(appID.utf8))) + [0x40 | 0x01] + withUnsafeBytes(of: counter.bigEndian, Array.init)
     }
 
     // MARK: Android Key Attestation

@@ -50,9 +50,7 @@ public struct AttestationTrustAnchors: Sendable {
         var ignored: [String] = []
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
         for name in names where name.hasSuffix(".pem") {
-            let path = "\(directory)/\(name)"
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-                let certificates = try? PEMCertificates.parse(text), certificates.count == 1
+            guard let certificates = PEMCertificates.read(file: "\(directory)/\(name)"), certificates.count == 1
             else {
                 ignored.append(name)
                 continue
@@ -75,12 +73,6 @@ enum DERBytes {
         try? serializer.serialize(certificate)
         return serializer.serializedBytes
     }
-
-    static func of(_ publicKey: Certificate.PublicKey) -> [UInt8] {
-        var serializer = DER.Serializer()
-        try? serializer.serialize(publicKey)
-        return serializer.serializedBytes
-    }
 }
 
 /// Every certificate of a PEM text, in order.
@@ -96,5 +88,11 @@ public enum PEMCertificates {
             }
             return try Certificate(derEncoded: document.derBytes)
         }
+    }
+
+    /// The certificates of a PEM file, or nil if it cannot be read or holds none.
+    public static func read(file: String) -> [Certificate]? {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        return try? parse(text)
     }
 }

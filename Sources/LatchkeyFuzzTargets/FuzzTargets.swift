@@ -80,6 +80,16 @@ extension FuzzTargets {
         _ = description.applicationID?.packages.map(\.name.utf8.count)
     }
 
+    /// `PROGRAM --write-seeds DIR`: writes `syntheticSeeds(target)` into DIR and returns true (the program then
+    /// exits); false for any other command line, which is libFuzzer's.
+    public static func writeSeedsIfAsked(_ target: String, arguments: [String] = CommandLine.arguments) -> Bool {
+        guard arguments.count == 3, arguments[1] == "--write-seeds" else { return false }
+        for (index, seed) in syntheticSeeds(target).enumerated() {
+            FileManager.default.createFile(atPath: "\(arguments[2])/seed-\(index)", contents: Data(seed))
+        }
+        return true
+    }
+
     /// Well-formed inputs for the attestation targets, made fresh under a test root (nothing recorded is committed):
     /// the fuzzers start from them and the corpus tests replay them.
     public static func syntheticSeeds(_ target: String) -> [[UInt8]] {

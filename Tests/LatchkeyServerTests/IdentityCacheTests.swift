@@ -63,16 +63,23 @@ import Testing
         return client
     }
 
+    /// A new user's device, enrolled with the SDK, whose certificate a ``KeepAlive`` client holds one connection with.
+    func heldDevice(_ server: ServerProcess) async throws
+        -> (deviceID: String, open: KeepAlive, user: TestUser, directory: String)
+    {
+        let user = try TestUser.add(server)
+        let (client, directory) = try await enroll(server, user, "phone")
+        let deviceID = try await client.status().deviceID
+        await client.close()
+        return (deviceID, try keepAlive(server, directory), user, directory)
+    }
+
     /// `latchkey device revoke` from the CLI (another process, the same SQLite file) reaches a running server's
     /// open connections, and a connection opened after it is refused as before.
     @Test func aRevocationFromTheCLIRefusesAnOpenConnection() async throws {
         let server = try ServerProcess()
         defer { _ = server.stop() }
-        let user = try TestUser.add(server)
-        let (client, directory) = try await enroll(server, user, "phone")
-        let deviceID = try await client.status().deviceID
-        await client.close()
-        let open = try keepAlive(server, directory)
+        let (deviceID, open, _, directory) = try await heldDevice(server)
         let revoked = try server.latchkey(["device", "revoke", deviceID, "--reason", "lost"])
         #expect(revoked.status == 0, "\(revoked.stderr)")
         let verdict = try open.release()
@@ -134,11 +141,7 @@ import Testing
     func withoutChangeTrackingEveryRequestChecksTheStore(_ breaking: (String, String)) async throws {
         let server = try ServerProcess()
         defer { _ = server.stop() }
-        let user = try TestUser.add(server)
-        let (client, directory) = try await enroll(server, user, "phone")
-        let deviceID = try await client.status().deviceID
-        await client.close()
-        let open = try keepAlive(server, directory)
+        let (deviceID, open, _, _) = try await heldDevice(server)
         let database = server.databaseURL
         try TestDatabases.execute(breaking.0, on: database)
         try await Task.sleep(for: .milliseconds(400))
@@ -157,11 +160,7 @@ import Testing
         let database = try TestDatabases.fresh(.postgres)
         let server = try ServerProcess(arguments: ["--database", database])
         defer { _ = server.stop() }
-        let user = try TestUser.add(server)
-        let (client, directory) = try await enroll(server, user, "phone")
-        let deviceID = try await client.status().deviceID
-        await client.close()
-        let open = try keepAlive(server, directory)
+        let (deviceID, open, _, _) = try await heldDevice(server)
         let lock = Process()
         lock.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         lock.arguments = [
@@ -183,10 +182,7 @@ import Testing
     @Test func aChangeBehindTheServersBackReachesOpenConnections() async throws {
         let server = try ServerProcess()
         defer { _ = server.stop() }
-        let user = try TestUser.add(server)
-        let (client, directory) = try await enroll(server, user, "phone")
-        await client.close()
-        let open = try keepAlive(server, directory)
+        let (_, open, user, _) = try await heldDevice(server)
         try TestDatabases.execute(
             "UPDATE users SET status = 'disabled' WHERE username = '\(user.username)'", on: server.databaseURL)
         let verdict = try open.release()

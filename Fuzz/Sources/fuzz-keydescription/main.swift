@@ -4,12 +4,7 @@ import LatchkeyFuzzTargets
 
 // libFuzzer runs FuzzTargets.keyDescription on every input it makes; its options (-runs, -max_total_time, corpus folders) are
 // this program's arguments. `--write-seeds DIR` writes fresh synthetic seeds (made under a test root) and exits.
-if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--write-seeds" {
-    for (index, seed) in FuzzTargets.syntheticSeeds("keydescription").enumerated() {
-        FileManager.default.createFile(atPath: "\(CommandLine.arguments[2])/seed-\(index)", contents: Data(seed))
-    }
-    exit(0)
-}
+if FuzzTargets.writeSeedsIfAsked("keydescription") { exit(0) }
 var argc = CommandLine.argc
 var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
 exit(

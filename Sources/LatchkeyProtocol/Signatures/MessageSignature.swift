@@ -163,4 +163,15 @@ public enum AppAssertionHeader {
     public static let name = "App-Assertion"
 
     public static func value(_ assertion: [UInt8]) -> String { ":" + Data(assertion).base64EncodedString() + ":" }
+
+    /// The assertion's bytes, or nil unless the value is exactly one byte sequence without parameters, of at most
+    /// 16 KiB of base64. Padding may be left out (RFC 8941: parsers should accept that).
+    public static func parse(_ value: String) -> [UInt8]? {
+        var parser = StructuredFieldValueParser(Array(value.utf8))
+        guard let item = try? parser.parseItemFieldValue(), item.parameters.isEmpty,
+            case .undecodedByteSequence(let base64) = item.bareItem, !base64.isEmpty, base64.utf8.count <= 16_384
+        else { return nil }
+        let padded = base64 + String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        return Data(base64Encoded: padded).map(Array.init)
+    }
 }

@@ -235,8 +235,7 @@ public struct EnrollmentAuthority: Sendable {
     }
 
     static func randomToken(bytes: Int) -> String {
-        Data(randomBytes(bytes)).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        NonceMinter.base64URL(randomBytes(bytes))
     }
 }
 

@@ -30,8 +30,7 @@ public struct NonceMinter: Sendable {
         var bytes: [UInt8] = [Self.version]
         let seconds = UInt64(max(0, expiresAt.timeIntervalSince1970.rounded(.down)))
         bytes += withUnsafeBytes(of: seconds.bigEndian, Array.init)
-        var generator = SystemRandomNumberGenerator()
-        bytes += (0..<16).map { _ in UInt8.random(in: 0 ... .max, using: &generator) }
+        bytes += EnrollmentAuthority.randomBytes(16)
         bytes += tag(deviceID: deviceID, body: bytes)
         return Self.base64URL(bytes)
     }

@@ -116,13 +116,13 @@ struct SignatureMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    static let assertionHeader = HTTPField.Name("App-Assertion")!
+    static let assertionHeader = HTTPField.Name(AppAssertionHeader.name)!
 
     /// SPEC §6: an App Attest device's signed request carries `App-Assertion: :BASE64:`, an assertion over the exact
     /// signature base of `sig1`, whose counter must exceed the last one stored (atomically, across instances).
     func checkAssertion(_ request: Request, base: String, key: P256.Signing.PublicKey, deviceID: String) async throws {
         let values = request.headers[values: Self.assertionHeader]
-        guard values.count == 1, let bytes = AssertionHeader.parse(values[0]) else {
+        guard values.count == 1, let bytes = AppAssertionHeader.parse(values[0]) else {
             throw Refusal(
                 .assertionInvalid,
                 "this device was enrolled with App Attest: send one App-Assertion header (:BASE64:) over the signature base")
