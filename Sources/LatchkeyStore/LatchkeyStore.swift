@@ -79,6 +79,19 @@ public protocol LatchkeyStore: Sendable {
     /// A number that changes (grows) whenever a device or a certificate is revoked, by any instance or the CLI; one
     /// primary-key read, cheap enough to poll ten times a second.
     func revocationVersion() async throws -> Int64
+    /// Follows revocations for an identity cache: runs `body` with `readVersion` (the revocation version, read on a
+    /// connection of the follower's own), while each revocation committed by any instance or the CLI calls
+    /// `onAnnouncement` as soon as the database delivers it (PostgreSQL `LISTEN/NOTIFY`; SQLite announces nothing,
+    /// so `body` must poll).
+    ///
+    /// Guarantees: a `readVersion` that returns has seen every revocation that was not announced since; throws
+    /// (`database_unavailable`) once announcements may have been lost: the connection closed, or a read hung for
+    /// longer than `readTimeout` (the connection is then closed, and `body`'s reads fail too).
+    func followRevocations(
+        readTimeout: Duration,
+        onAnnouncement: @escaping @Sendable () -> Void,
+        _ body: @escaping @Sendable (_ readVersion: @escaping @Sendable () async throws -> Int64) async throws -> Void
+    ) async throws
     /// Raises an App Attest device's assertion counter to `counter` if it is greater than the stored one; false
     /// otherwise (a replayed or reordered assertion). Concurrent calls from any instance never both succeed with the
     /// same counter.

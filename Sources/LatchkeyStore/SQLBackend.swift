@@ -18,6 +18,20 @@ protocol SQLBackend: Sendable {
     /// Runs `body` in a write transaction, committed before this returns; nil: the store runs its own
     /// BEGIN/COMMIT per call on a session.
     var groupCommit: GroupCommit? { get }
+    /// The statement, run inside a transaction that revoked something, that announces the revocation to every
+    /// instance once it commits; nil where the database cannot announce (SQLite: other processes poll).
+    var announceRevocationSQL: String? { get }
+    /// Runs `body` with `readVersion`, which runs `query` on a connection kept for following revocations, while every
+    /// announcement of a committed revocation (see `announceRevocationSQL`) calls `onAnnouncement` at once.
+    ///
+    /// Throws when announcements may have been lost (their connection closed, or a read on it hung for longer than
+    /// `readTimeout`, in which case the connection is closed); `body`'s reads then fail too. Returns when `body` does.
+    func followRevocations(
+        query: @escaping @Sendable (any SQLDatabase) async throws -> Int64,
+        readTimeout: Duration,
+        onAnnouncement: @escaping @Sendable () -> Void,
+        body: @escaping @Sendable (_ readVersion: @escaping @Sendable () async throws -> Int64) async throws -> Void
+    ) async throws
     func close() async throws
 }
 

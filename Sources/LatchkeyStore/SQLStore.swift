@@ -635,6 +635,7 @@ public final class SQLStore: LatchkeyStore {
 
     public func revokeDevice(id: String, reason: String, audit: AuditEntry, now: Date) async throws -> Bool {
         let key = auditKey
+        let announce = backend.announceRevocationSQL
         return try await transaction { db in
             let changed =
                 try await db.raw(
@@ -654,7 +655,7 @@ public final class SQLStore: LatchkeyStore {
                 "UPDATE certificates SET revoked_at = \(bind: Self.millis(now)) WHERE device_id = \(bind: id) AND revoked_at IS NULL"
             ).run()
             try await db.raw("DELETE FROM device_keys WHERE device_id = \(bind: id)").run()
-            try await Self.bumpRevocationVersion(db)
+            try await Self.bumpRevocationVersion(db, announce: announce)
             try await Self.appendAudit(db, audit, key: key)
             return true
         }
@@ -662,6 +663,7 @@ public final class SQLStore: LatchkeyStore {
 
     public func storeRenewal(certificate: CertificateRecord, audit: AuditEntry, now: Date) async throws {
         let key = auditKey
+        let announce = backend.announceRevocationSQL
         try await transaction { db in
             // Locks the device row (PostgreSQL) so that renewals of one device run one after the other.
             let active =
@@ -690,7 +692,7 @@ public final class SQLStore: LatchkeyStore {
                 WHERE device_id = \(bind: certificate.deviceID) AND serial <> \(bind: certificate.serial) AND revoked_at IS NULL
                 """
             ).run()
-            try await Self.bumpRevocationVersion(db)
+            try await Self.bumpRevocationVersion(db, announce: announce)
             try await Self.appendAudit(db, audit, key: key)
         }
     }
@@ -725,21 +727,39 @@ public final class SQLStore: LatchkeyStore {
     }
 
     public func revocationVersion() async throws -> Int64 {
-        try await read { db in
-            // A missing row is an error, not version 0: identity caches must stop trusting memory.
-            guard let row = try await db.raw("SELECT version FROM revocation_head WHERE id = 1").first() else {
-                throw StoreError(.databaseUnavailable, "the revocation_head row is missing")
+        try await read(Self.readRevocationVersion)
+    }
+
+    public func followRevocations(
+        readTimeout: Duration,
+        onAnnouncement: @escaping @Sendable () -> Void,
+        _ body: @escaping @Sendable (_ readVersion: @escaping @Sendable () async throws -> Int64) async throws -> Void
+    ) async throws {
+        try await unavailableOnFailure {
+            try await self.backend.followRevocations(
+                query: Self.readRevocationVersion, readTimeout: readTimeout, onAnnouncement: onAnnouncement
+            ) { readVersion in
+                try await body { try await self.unavailableOnFailure(readVersion) }
             }
-            return try row.decode(column: "version", as: Int64.self)
         }
     }
 
-    /// Inside a transaction that revoked something: tells every instance's identity cache (see `revocationVersion`).
-    /// Without the row the whole revocation fails rather than going unseen.
-    private static func bumpRevocationVersion(_ db: any SQLDatabase) async throws {
+    private static func readRevocationVersion(_ db: any SQLDatabase) async throws -> Int64 {
+        // A missing row is an error, not version 0: identity caches must stop trusting memory.
+        guard let row = try await db.raw("SELECT version FROM revocation_head WHERE id = 1").first() else {
+            throw StoreError(.databaseUnavailable, "the revocation_head row is missing")
+        }
+        return try row.decode(column: "version", as: Int64.self)
+    }
+
+    /// Inside a transaction that revoked something: tells every instance's identity cache (see `revocationVersion`),
+    /// and announces it where the database can (`announce`, delivered on commit). Without the row the whole
+    /// revocation fails rather than going unseen.
+    private static func bumpRevocationVersion(_ db: any SQLDatabase, announce: String?) async throws {
         guard try await db.raw("UPDATE revocation_head SET version = version + 1 WHERE id = 1 RETURNING version").first()
             != nil
         else { throw StoreError(.databaseUnavailable, "the revocation_head row is missing") }
+        if let announce { try await db.raw(SQLQueryString(announce)).run() }
     }
 
     public func advanceAssertionCounter(deviceID: String, to counter: Int64) async throws -> Bool {

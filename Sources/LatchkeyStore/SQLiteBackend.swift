@@ -28,6 +28,8 @@ final class SQLiteBackend: SQLBackend {
     let beginTransactionSQL = "BEGIN IMMEDIATE"
     let beginReadTransactionSQL = "BEGIN DEFERRED"
     let migrationLock: (acquire: String, release: String)? = nil
+    /// SQLite has no announcements: other processes (the CLI, a second server on the file) are seen by polling.
+    let announceRevocationSQL: String? = nil
     /// One writer: transactions that arrive while another commits share the next commit (one fsync).
     let groupCommit: GroupCommit?
 
@@ -122,6 +124,17 @@ final class SQLiteBackend: SQLBackend {
             await gate.leave()
             throw error
         }
+    }
+
+    /// Reads on the reader connection; nothing is ever announced. A read that hangs (another process holding a lock
+    /// longer than `busy_timeout`) fails after it, so `readTimeout` is not needed here.
+    func followRevocations(
+        query: @escaping @Sendable (any SQLDatabase) async throws -> Int64,
+        readTimeout: Duration,
+        onAnnouncement: @escaping @Sendable () -> Void,
+        body: @escaping @Sendable (_ readVersion: @escaping @Sendable () async throws -> Int64) async throws -> Void
+    ) async throws {
+        try await body { try await self.withReadSession(query) }
     }
 
     func close() async throws {

@@ -158,6 +158,9 @@ public final class ServerProcess: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// The server's process id (PostgreSQL shows it in the revocation listener's `application_name`).
+    public var processIdentifier: Int32 { process.processIdentifier }
+
     deinit {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)

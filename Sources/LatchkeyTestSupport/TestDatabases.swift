@@ -77,7 +77,8 @@ public enum TestDatabases {
         return result.stdout.split(separator: "\n").first.map(String.init) ?? ""
     }
 
-    static func replacingDatabase(in url: String, with name: String) -> String {
+    /// The same PostgreSQL server's URL with another database name.
+    public static func replacingDatabase(in url: String, with name: String) -> String {
         guard var components = URLComponents(string: url) else { return url }
         components.path = "/" + name
         return components.string ?? url

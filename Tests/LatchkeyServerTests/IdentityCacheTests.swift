@@ -177,6 +177,41 @@ import Testing
         lock.waitUntilExit()
     }
 
+    /// PostgreSQL: when the connection that listens for revocation announcements is cut (and cannot come back: the
+    /// database refuses new connections), the server stops answering from memory at once; a revocation written behind
+    /// its back meanwhile is refused on the very next request. Once it can connect again it listens, catches up and
+    /// says so.
+    @Test(.enabled(if: TestDatabases.postgresServerURL != nil || TestDatabases.isCI))
+    func aLostAnnouncementConnectionFallsBackToTheStore() async throws {
+        let database = try TestDatabases.fresh(.postgres)
+        let server = try ServerProcess(arguments: ["--database", database])
+        defer { _ = server.stop() }
+        let (deviceID, open, _, _) = try await heldDevice(server)
+        let name = try TestDatabases.query("SELECT current_database()", on: database)
+        let maintenance = TestDatabases.replacingDatabase(in: database, with: "postgres")
+        defer { try? TestDatabases.execute("ALTER DATABASE \"\(name)\" ALLOW_CONNECTIONS true", on: maintenance) }
+        // Behind the server's back: the revocation version does not move, so only the store can tell.
+        try TestDatabases.execute(
+            "UPDATE devices SET status = 'revoked', revoked_at = 1 WHERE id = '\(deviceID)'", on: database)
+        try TestDatabases.execute("ALTER DATABASE \"\(name)\" ALLOW_CONNECTIONS false", on: maintenance)
+        try TestDatabases.execute(
+            """
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE application_name = 'latchkey-revocation-listener \(server.processIdentifier)'
+            """, on: maintenance)
+        let verdict = try open.release()
+        #expect(verdict == "refused 401 device_revoked 0", "\(verdict)")
+        try TestDatabases.execute("ALTER DATABASE \"\(name)\" ALLOW_CONNECTIONS true", on: maintenance)
+        var log = ""
+        for _ in 0..<100 {
+            log = (try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? ""
+            if log.components(separatedBy: "revocation tracking is current").count >= 3 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(log.contains("revocation tracking stopped (revocation announcements were lost)"), "\(log)")
+        #expect(log.components(separatedBy: "revocation tracking is current").count >= 3, "not caught up again")
+    }
+
     /// A change that does not move the revocation version (a user disabled by hand in SQL) still reaches open
     /// connections: an entry is used for at most 5 seconds after its check.
     @Test func aChangeBehindTheServersBackReachesOpenConnections() async throws {

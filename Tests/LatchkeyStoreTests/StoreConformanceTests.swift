@@ -358,3 +358,89 @@ import Testing
         }
     }
 }
+
+/// Following revocations (the identity cache's feed, issue 17).
+@Suite struct RevocationFollowingTests {
+    /// What a follower saw: announcements, and versions read.
+    actor Seen {
+        var announcements = 0
+        var versions: [Int64] = []
+        func announced() { announcements += 1 }
+        func read(_ version: Int64) { versions.append(version) }
+    }
+
+    /// Waits up to 10 s for `condition`.
+    func eventually(_ condition: () async -> Bool) async throws -> Bool {
+        for _ in 0..<1000 {
+            if await condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    /// A revocation committed by one instance is announced to another's follower without any read (PostgreSQL), and
+    /// is seen by the follower's next read on every backend; a rolled-back revocation moves nothing.
+    @Test(arguments: TestDatabases.kinds)
+    func aRevocationIsAnnouncedAndRead(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind, count: 2) { stores, url in
+            let user = try await addUser(stores[0])
+            let (device, certificate) = deviceAndCertificate(user: user)
+            try await stores[0].addDevice(device, certificate: certificate, audit: audit("add"))
+            let seen = Seen()
+            let reads = AsyncStream<Void>.makeStream()
+            let follower = Task {
+                try await stores[1].followRevocations(
+                    readTimeout: .seconds(2), onAnnouncement: { Task { await seen.announced() } }
+                ) { readVersion in
+                    await seen.read(try await readVersion())
+                    for await _ in reads.stream { await seen.read(try await readVersion()) }
+                }
+            }
+            #expect(try await eventually { await seen.versions.count == 1 })
+            let missing = await storeError {
+                _ = try await stores[0].revokeDevice(id: "nope", reason: "x", audit: audit("r"), now: Date())
+            }
+            #expect(missing?.code == .notFound)
+            #expect(try await stores[0].revokeDevice(id: device.id, reason: "lost", audit: audit("r"), now: Date()))
+            if kind == .postgres {
+                #expect(try await eventually { await seen.announcements == 1 }, "no announcement arrived")
+            }
+            reads.continuation.yield()
+            #expect(try await eventually { await seen.versions.count == 2 })
+            let versions = await seen.versions
+            #expect(versions[1] == versions[0] + 1, "\(versions)")
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(await seen.announcements == (kind == .postgres ? 1 : 0))
+            reads.continuation.finish()
+            try await follower.value
+        }
+    }
+
+    /// PostgreSQL: when the listening connection is cut, following fails (announcements may have been lost), so the
+    /// identity cache stops trusting memory.
+    @Test(.enabled(if: TestDatabases.postgresServerURL != nil || TestDatabases.isCI))
+    func aCutListenerEndsFollowing() async throws {
+        try await withStores(.postgres) { stores, url in
+            let reading = AsyncStream<Void>.makeStream()
+            let follower = Task {
+                try await stores[0].followRevocations(readTimeout: .seconds(2), onAnnouncement: {}) { readVersion in
+                    _ = try await readVersion()
+                    reading.continuation.yield()
+                    try await Task.sleep(for: .seconds(30))
+                }
+            }
+            for await _ in reading.stream { break }
+            try TestDatabases.execute(
+                """
+                SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                WHERE application_name LIKE 'latchkey-revocation-listener%' AND datname = current_database()
+                """, on: url)
+            let outcome = await follower.result
+            guard case .failure(let error) = outcome else {
+                Issue.record("following went on after its connection was cut")
+                return
+            }
+            #expect((error as? StoreError)?.code == .databaseUnavailable, "\(error)")
+        }
+    }
+}

@@ -4,47 +4,74 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// Polls the store's revocation version every `interval` (100 ms) and tells ``DeviceSessions`` when it moved, so a
-/// revocation by another instance or by `latchkey device revoke` reaches this instance's memory within about one
-/// interval. Each successful read renews the sessions' lease; a read that fails or hangs lets it lapse, and the
-/// sessions stop serving from memory.
+/// Follows the store's revocations for ``DeviceSessions``, so a revocation by another instance or by
+/// `latchkey device revoke` reaches this instance's memory:
+/// - PostgreSQL announces each committed revocation (`LISTEN/NOTIFY`), which invalidates memory as soon as it
+///   arrives;
+/// - a catch-up read of the revocation version every `interval` (100 ms), on the same connection, is the safety net
+///   (and SQLite's only way: it announces nothing); each successful read renews the sessions' lease;
+/// - when announcements may have been lost (the listening connection closed, or a read on it hung for
+///   `readTimeout`), memory stops being used at once, and every request checks the store until the tracker has
+///   listened again and read the version after that.
 public actor RevocationTracker: Service {
     let store: any LatchkeyStore
     let sessions: DeviceSessions
     let interval: Duration
+    let readTimeout: Duration
     let logger: Logger
     private var version: Int64?
 
-    public init(store: any LatchkeyStore, sessions: DeviceSessions, interval: Duration = .milliseconds(100), logger: Logger)
-    {
+    public init(
+        store: any LatchkeyStore, sessions: DeviceSessions, interval: Duration = .milliseconds(100),
+        readTimeout: Duration = .seconds(2), logger: Logger
+    ) {
         self.store = store
         self.sessions = sessions
         self.interval = interval
+        self.readTimeout = readTimeout
         self.logger = logger
     }
 
-    /// One poll: reads the version and updates the sessions.
-    func poll() async {
+    /// One catch-up read: reads the version and updates the sessions.
+    func poll(_ readVersion: @Sendable () async throws -> Int64) async {
         let startedAt = NIODeadline.now()
         do {
-            let current = try await store.revocationVersion()
+            let current = try await readVersion()
             if version == nil {
                 logger.info("revocation tracking is current; identities are served from memory on open connections")
             }
             sessions.pollSucceeded(startedAt: startedAt, changed: version != nil && version != current)
             version = current
         } catch {
-            if version != nil {
-                logger.warning("revocation tracking stopped (the store cannot be read); checking the store per request")
-            }
-            sessions.stopTracking()
-            version = nil
+            lost("the store cannot be read")
         }
     }
 
+    private func lost(_ why: String) {
+        sessions.stopTracking()
+        if version != nil {
+            logger.warning("revocation tracking stopped (\(why)); checking the store per request")
+        }
+        version = nil
+    }
+
     public func run() async throws {
+        let sessions = self.sessions
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await poll()
+            do {
+                try await cancelWhenGracefulShutdown { [store, interval, readTimeout] in
+                    try await store.followRevocations(
+                        readTimeout: readTimeout, onAnnouncement: { sessions.invalidateAll() }
+                    ) { readVersion in
+                        while !Task.isCancelled {
+                            await self.poll(readVersion)
+                            try await Task.sleep(for: interval)
+                        }
+                    }
+                }
+            } catch {
+                if !Task.isShuttingDownGracefully && !Task.isCancelled { lost("revocation announcements were lost") }
+            }
             try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
         }
         sessions.stopTracking()
