@@ -66,7 +66,9 @@ public protocol LatchkeyStore: Sendable {
     /// Devices of one user, or of all users when `userID` is nil, oldest first.
     func devices(userID: String?) async throws -> [DeviceRecord]
     /// Revokes a device and every certificate of it. Returns false if it was already revoked; throws `not_found`.
-    func revokeDevice(id: String, reason: String, audit: AuditEntry, now: Date) async throws -> Bool
+    /// With `replayGuard` (a signed request), the guard is spent in the same transaction (see ``ReplayGuard``).
+    func revokeDevice(id: String, reason: String, audit: AuditEntry, now: Date, replayGuard: ReplayGuard?)
+        async throws -> Bool
     /// Stores a renewed certificate of an active device, then revokes every earlier certificate of it, in one
     /// transaction serialized per device: concurrent renewals leave exactly one valid certificate. Throws
     /// `csr_key_in_use` when the new key belongs to another active device.
@@ -114,8 +116,11 @@ public protocol LatchkeyStore: Sendable {
     /// audit event, all or nothing. Throws `account_not_owned`, `account_not_found`, `currency_mismatch` or
     /// `insufficient_funds`. With an idempotency claim, a repeat of the same key by the same device returns the first
     /// transfer and moves nothing (`idempotency_key_reused` if the body differs).
-    func transfer(_ transfer: TransferRecord, audit: AuditEntry, idempotency: IdempotencyClaim?) async throws
-        -> TransferOutcome
+    /// With `replayGuard`, the guard is spent in the same transaction, first: a replay (`nonce_reused`,
+    /// `assertion_counter_stale`) moves nothing, and a refusal of the transfer itself still spends the guard.
+    func transfer(
+        _ transfer: TransferRecord, audit: AuditEntry, idempotency: IdempotencyClaim?, replayGuard: ReplayGuard?
+    ) async throws -> TransferOutcome
     /// Every account and transfer (for `audit verify`).
     func moneyLedger() async throws -> MoneyLedger
 
@@ -131,4 +136,18 @@ public protocol LatchkeyStore: Sendable {
 
     /// Closes connections; the store must not be used afterwards.
     func close() async throws
+}
+
+extension LatchkeyStore {
+    /// Revokes without a signed request (the CLI, an operator).
+    public func revokeDevice(id: String, reason: String, audit: AuditEntry, now: Date) async throws -> Bool {
+        try await revokeDevice(id: id, reason: reason, audit: audit, now: now, replayGuard: nil)
+    }
+
+    /// A transfer without a signed request (tests, tools).
+    public func transfer(_ transfer: TransferRecord, audit: AuditEntry, idempotency: IdempotencyClaim?) async throws
+        -> TransferOutcome
+    {
+        try await self.transfer(transfer, audit: audit, idempotency: idempotency, replayGuard: nil)
+    }
 }

@@ -192,6 +192,26 @@ public enum NonceOutcome: String, Sendable, Equatable {
     case reused
 }
 
+/// What makes a verified signed request single-use: its nonce, and for an App Attest device its assertion counter.
+/// Spent in the same transaction as the request's effect, so a signed request costs one write (issue 17).
+public struct ReplayGuard: Sendable, Equatable {
+    public let nonce: String
+    public let deviceID: String
+    /// The nonce's own expiry (its record is kept for a grace period after it).
+    public let nonceExpiresAt: Date
+    public let now: Date
+    /// The App Attest assertion's counter, which must exceed the device's stored one; nil for other devices.
+    public let assertionCounter: Int64?
+
+    public init(nonce: String, deviceID: String, nonceExpiresAt: Date, now: Date, assertionCounter: Int64? = nil) {
+        self.nonce = nonce
+        self.deviceID = deviceID
+        self.nonceExpiresAt = nonceExpiresAt
+        self.now = now
+        self.assertionCounter = assertionCounter
+    }
+}
+
 /// An audit event to append; the store assigns its sequence and hashes.
 public struct AuditEntry: Sendable, Equatable {
     public let time: Date

@@ -633,10 +633,12 @@ public final class SQLStore: LatchkeyStore {
         }
     }
 
-    public func revokeDevice(id: String, reason: String, audit: AuditEntry, now: Date) async throws -> Bool {
+    public func revokeDevice(
+        id: String, reason: String, audit: AuditEntry, now: Date, replayGuard: ReplayGuard?
+    ) async throws -> Bool {
         let key = auditKey
         let announce = backend.announceRevocationSQL
-        return try await transaction { db in
+        return try await guardedTransaction(replayGuard) { db in
             let changed =
                 try await db.raw(
                     """
@@ -763,15 +765,19 @@ public final class SQLStore: LatchkeyStore {
     }
 
     public func advanceAssertionCounter(deviceID: String, to counter: Int64) async throws -> Bool {
-        try await transaction { db in
-            try await db.raw(
-                """
-                UPDATE devices SET assertion_counter = \(bind: counter)
-                WHERE id = \(bind: deviceID) AND assertion_counter < \(bind: counter) AND status = 'active'
-                RETURNING id
-                """
-            ).first() != nil
-        }
+        try await transaction { db in try await Self.advanceAssertionCounter(db, deviceID: deviceID, to: counter) }
+    }
+
+    private static func advanceAssertionCounter(_ db: any SQLDatabase, deviceID: String, to counter: Int64)
+        async throws -> Bool
+    {
+        try await db.raw(
+            """
+            UPDATE devices SET assertion_counter = \(bind: counter)
+            WHERE id = \(bind: deviceID) AND assertion_counter < \(bind: counter) AND status = 'active'
+            RETURNING id
+            """
+        ).first() != nil
     }
 
     public func recordLastSeen(_ times: [String: Date]) async throws {
@@ -798,19 +804,65 @@ public final class SQLStore: LatchkeyStore {
         -> NonceOutcome
     {
         try await transaction { db in
-            // Records are kept 10 minutes past their nonce's expiry: an instance whose clock is behind (or a check
-            // a millisecond before expiry) still finds the record, so a replay is never taken for a first use.
-            let purgeBefore = Self.millis(now) - Self.consumedNonceGraceMillis
-            try await db.raw("DELETE FROM consumed_nonces WHERE expires_at <= \(bind: purgeBefore)").run()
-            let consumed =
-                try await db.raw(
-                    """
-                    INSERT INTO consumed_nonces (value, device_id, expires_at)
-                    VALUES (\(bind: value), \(bind: deviceID), \(bind: Self.millis(expiresAt)))
-                    ON CONFLICT (value) DO NOTHING RETURNING value
-                    """
-                ).first() != nil
-            return consumed ? .consumed : .reused
+            try await Self.consumeNonce(db, value: value, deviceID: deviceID, expiresAt: expiresAt, now: now)
+                ? .consumed : .reused
+        }
+    }
+
+    /// Records a nonce as consumed; false if it was before (by any instance).
+    private static func consumeNonce(
+        _ db: any SQLDatabase, value: String, deviceID: String, expiresAt: Date, now: Date
+    ) async throws -> Bool {
+        // Records are kept 10 minutes past their nonce's expiry: an instance whose clock is behind (or a check
+        // a millisecond before expiry) still finds the record, so a replay is never taken for a first use.
+        let purgeBefore = Self.millis(now) - Self.consumedNonceGraceMillis
+        try await db.raw("DELETE FROM consumed_nonces WHERE expires_at <= \(bind: purgeBefore)").run()
+        return try await db.raw(
+            """
+            INSERT INTO consumed_nonces (value, device_id, expires_at)
+            VALUES (\(bind: value), \(bind: deviceID), \(bind: Self.millis(expiresAt)))
+            ON CONFLICT (value) DO NOTHING RETURNING value
+            """
+        ).first() != nil
+    }
+
+    /// A write transaction that first spends `replayGuard` (a replay throws and moves nothing), then runs `body` in
+    /// a savepoint: a refusal by `body` (see ``StoreError/isRefusal``) is rolled back to the
+    /// savepoint, the guard's spending is committed, and the refusal is thrown after the commit, so a refused signed
+    /// request cannot be replayed either.
+    private func guardedTransaction<R: Sendable>(
+        _ replayGuard: ReplayGuard?, _ body: @Sendable @escaping (any SQLDatabase) async throws -> R
+    ) async throws -> R {
+        guard let replayGuard else { return try await transaction(body) }
+        let outcome: Result<R, StoreError> = try await transaction { db in
+            try await Self.spend(replayGuard, db)
+            try await db.raw("SAVEPOINT signed_request").run()
+            do {
+                let result = try await body(db)
+                try await db.raw("RELEASE SAVEPOINT signed_request").run()
+                return .success(result)
+            } catch let refusal as StoreError where refusal.isRefusal {
+                try await db.raw("ROLLBACK TO SAVEPOINT signed_request").run()
+                try await db.raw("RELEASE SAVEPOINT signed_request").run()
+                return .failure(refusal)
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// Consumes the guard's nonce and raises its assertion counter, or throws `nonce_reused` /
+    /// `assertion_counter_stale`.
+    private static func spend(_ replayGuard: ReplayGuard, _ db: any SQLDatabase) async throws {
+        guard
+            try await consumeNonce(
+                db, value: replayGuard.nonce, deviceID: replayGuard.deviceID,
+                expiresAt: replayGuard.nonceExpiresAt, now: replayGuard.now)
+        else { throw StoreError(.nonceReused, "this nonce was already used") }
+        if let counter = replayGuard.assertionCounter {
+            guard try await advanceAssertionCounter(db, deviceID: replayGuard.deviceID, to: counter) else {
+                throw StoreError(
+                    .assertionCounterStale, "the assertion counter is not greater than the last one seen")
+            }
         }
     }
 
@@ -831,11 +883,11 @@ public final class SQLStore: LatchkeyStore {
         }
     }
 
-    public func transfer(_ t: TransferRecord, audit: AuditEntry, idempotency: IdempotencyClaim?) async throws
-        -> TransferOutcome
-    {
+    public func transfer(
+        _ t: TransferRecord, audit: AuditEntry, idempotency: IdempotencyClaim?, replayGuard: ReplayGuard?
+    ) async throws -> TransferOutcome {
         let key = auditKey
-        return try await transaction { db in
+        return try await guardedTransaction(replayGuard) { db in
             if let idempotency {
                 let claimed =
                     try await db.raw(

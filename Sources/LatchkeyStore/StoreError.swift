@@ -20,6 +20,10 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case keyInUse = "csr_key_in_use"
         case idempotencyKeyReused = "idempotency_key_reused"
         case attestationReused = "attestation_reused"
+        /// A ``ReplayGuard``'s nonce was consumed before.
+        case nonceReused = "nonce_reused"
+        /// A ``ReplayGuard``'s assertion counter is not greater than the device's stored one.
+        case assertionCounterStale = "assertion_counter_stale"
     }
 
     public let code: Code
@@ -29,6 +33,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
+
+    /// A refusal of the request (its transaction could commit), not a failure of the database.
+    public var isRefusal: Bool { code != .databaseUnavailable && code != .conflict }
 
     public var description: String { "\(code.rawValue): \(message)" }
 }

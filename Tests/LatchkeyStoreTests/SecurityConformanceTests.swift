@@ -213,3 +213,81 @@ func addUserWithAccounts(_ store: some LatchkeyStore, currencies: [String]) asyn
     try await store.createUser(user, accounts: accounts, audit: audit("user.created", user.id))
     return user
 }
+
+/// Issue 17: a signed request's replay guard (nonce, App Attest counter) is spent in the transaction of its effect.
+@Suite struct ReplayGuardConformanceTests {
+    @Test(arguments: TestDatabases.kinds)
+    func aSignedRequestSpendsItsGuardInTheTransactionOfItsEffect(_ kind: TestDatabases.Kind) async throws {
+        try await withStores(kind, count: 2) { stores, _ in
+            let owner = try await addUserWithAccounts(stores[0], currencies: ["EUR"])
+            let (device, certificate) = deviceAndCertificate(user: owner)
+            try await stores[0].addDevice(device, certificate: certificate, audit: audit("add"))
+            let from = try #require(try await stores[0].accounts(userID: owner.id).first)
+            func record(_ cents: Int64) -> TransferRecord {
+                TransferRecord(
+                    id: makeID("t"), userID: owner.id, deviceID: device.id, fromAccount: from.id,
+                    toAccount: "DE89370400440532013000", amountCents: cents, currency: "EUR", createdAt: storedDate())
+            }
+            func replayGuard(_ nonce: String, counter: Int64? = nil) -> ReplayGuard {
+                ReplayGuard(
+                    nonce: nonce, deviceID: device.id, nonceExpiresAt: Date().addingTimeInterval(60), now: Date(),
+                    assertionCounter: counter)
+            }
+            // Eight copies of one signed transfer, racing on two instances: exactly one moves money.
+            let results = await withTaskGroup(of: StoreError?.self) { group in
+                for i in 0..<8 {
+                    group.addTask {
+                        await storeError {
+                            _ = try await stores[i % 2].transfer(
+                                record(500), audit: audit("transfer"), idempotency: nil,
+                                replayGuard: replayGuard("n-race"))
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.filter { $0 == nil }.count == 1)
+            #expect(results.compactMap { $0?.code }.allSatisfy { $0 == .nonceReused })
+            #expect(try await stores[1].moneyLedger().transfers.count == 1)
+            // A refused transfer still spends its nonce: the same nonce cannot carry a good one afterwards.
+            let refused = await storeError {
+                _ = try await stores[0].transfer(
+                    record(1_000_000_000), audit: audit("transfer"), idempotency: nil, replayGuard: replayGuard("n-poor"))
+            }
+            #expect(refused?.code == .insufficientFunds)
+            let replayed = await storeError {
+                _ = try await stores[1].transfer(
+                    record(100), audit: audit("transfer"), idempotency: nil, replayGuard: replayGuard("n-poor"))
+            }
+            #expect(replayed?.code == .nonceReused)
+            #expect(try await stores[0].accounts(userID: owner.id).first?.balanceCents == from.balanceCents - 500)
+            // The App Attest counter moves with the transfer; a stale one moves nothing, not even the nonce.
+            _ = try await stores[0].transfer(
+                record(100), audit: audit("transfer"), idempotency: nil, replayGuard: replayGuard("n-a", counter: 5))
+            let stale = await storeError {
+                _ = try await stores[1].transfer(
+                    record(100), audit: audit("transfer"), idempotency: nil,
+                    replayGuard: replayGuard("n-b", counter: 5))
+            }
+            #expect(stale?.code == .assertionCounterStale)
+            #expect(try await stores[0].moneyLedger().transfers.count == 2)
+            #expect(
+                try await stores[0].consumeNonce(
+                    value: "n-b", deviceID: device.id, expiresAt: Date().addingTimeInterval(60), now: Date())
+                    == .consumed)
+            // Revocation: a refused one (no such device) spends its nonce too.
+            let missing = await storeError {
+                _ = try await stores[0].revokeDevice(
+                    id: "nope", reason: "x", audit: audit("r"), now: Date(), replayGuard: replayGuard("n-gone"))
+            }
+            #expect(missing?.code == .notFound)
+            #expect(
+                try await stores[1].consumeNonce(
+                    value: "n-gone", deviceID: device.id, expiresAt: Date().addingTimeInterval(60), now: Date())
+                    == .reused)
+            #expect(
+                try await stores[1].revokeDevice(
+                    id: device.id, reason: "lost", audit: audit("r"), now: Date(), replayGuard: replayGuard("n-r")))
+        }
+    }
+}

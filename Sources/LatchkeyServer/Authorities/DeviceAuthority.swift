@@ -76,17 +76,19 @@ public struct DeviceAuthority: Sendable {
     /// Revokes one of the caller's user's devices; false if it was already revoked. Before this returns, no
     /// connection of this instance is answered for the device from memory, and its other connections are closed.
     func revoke(
-        _ device: VerifiedDevice, deviceID: String, evidence: SignatureEvidence, connection: (any Channel)? = nil,
-        now: Date = Date()
+        _ device: VerifiedDevice, deviceID: String, evidence: SignatureEvidence, replayGuard: PendingReplayGuard,
+        connection: (any Channel)? = nil, now: Date = Date()
     ) async throws -> Bool {
         guard let target = try await store.device(id: deviceID), target.userID == device.identity.userID else {
             throw Refusal.notFound("no such device")
         }
         // Memory is told whatever the outcome: a commit whose answer was lost (a cancelled task) must not go unseen.
         defer { sessions.revoked(deviceID: deviceID, except: connection) }
-        return try await revocation.revoke(
-            deviceID: deviceID, actor: "device:\(device.identity.deviceID)", reason: "revoked by the user",
-            signature: evidence, now: now)
+        return try await replayGuard.spend { replayGuard in
+            try await revocation.revoke(
+                deviceID: deviceID, actor: "device:\(device.identity.deviceID)", reason: "revoked by the user",
+                signature: evidence, replayGuard: replayGuard, now: now)
+        }
     }
 
     /// A nonce for the device's next signed request: made in memory (``NonceMinter``), nothing is written.

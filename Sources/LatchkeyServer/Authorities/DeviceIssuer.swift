@@ -132,16 +132,18 @@ public struct DeviceRevocation: Sendable {
         self.store = store
     }
 
-    /// Revokes; false if it was already revoked; `not_found` if there is no such device.
+    /// Revokes; false if it was already revoked; `not_found` if there is no such device. A signed request's
+    /// `replayGuard` is spent in the same transaction.
     @discardableResult
     public func revoke(
-        deviceID: String, actor: String, reason: String, signature: SignatureEvidence? = nil, now: Date = Date()
+        deviceID: String, actor: String, reason: String, signature: SignatureEvidence? = nil,
+        replayGuard: ReplayGuard? = nil, now: Date = Date()
     ) async throws -> Bool {
         try await store.revokeDevice(
             id: deviceID, reason: reason,
             audit: AuditEntry(
                 time: now, actor: actor, action: "device.revoked", subject: deviceID,
                 detailsJSON: AuditDetails(reason: reason, signature: signature).json),
-            now: now)
+            now: now, replayGuard: replayGuard)
     }
 }

@@ -26,8 +26,8 @@ public struct DemoBank: Sendable {
     }
 
     func transfer(
-        _ device: VerifiedDevice, _ request: TransferRequest, evidence: SignatureEvidence, idempotencyKey: String?,
-        now: Date = Date()
+        _ device: VerifiedDevice, _ request: TransferRequest, evidence: SignatureEvidence,
+        replayGuard: PendingReplayGuard, idempotencyKey: String?, now: Date = Date()
     ) async throws -> (response: TransferResponse, replayed: Bool) {
         if requireAttestation && device.assurance == .oob {
             throw Refusal(
@@ -57,12 +57,12 @@ public struct DemoBank: Sendable {
         let claim = idempotencyKey.map {
             IdempotencyClaim(key: $0, requestSHA256: Hex.lowercase(SHA256.hash(data: evidence.bodyBytes ?? Data())))
         }
-        let outcome = try await store.transfer(
-            record,
-            audit: AuditEntry(
-                time: now, actor: "device:\(device.identity.deviceID)", action: "transfer.created",
-                subject: record.id, detailsJSON: details.json),
-            idempotency: claim)
+        let audit = AuditEntry(
+            time: now, actor: "device:\(device.identity.deviceID)", action: "transfer.created", subject: record.id,
+            detailsJSON: details.json)
+        let outcome = try await replayGuard.spend { replayGuard in
+            try await store.transfer(record, audit: audit, idempotency: claim, replayGuard: replayGuard)
+        }
         let made = outcome.transfer
         return (
             TransferResponse(

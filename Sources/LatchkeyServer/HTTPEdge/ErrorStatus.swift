@@ -64,6 +64,9 @@ extension Refusal {
         case .idempotencyKeyReused: self.init(.idempotencyKeyReused, error.message)
         case .attestationReused:
             self.init(.attestationReused, "this App Attest key was already enrolled; attest a new key")
+        case .nonceReused: self.init(.nonceReused, "this nonce was already used")
+        case .assertionCounterStale:
+            self.init(.assertionInvalid, "counter: the assertion counter is not greater than the last one seen")
         case .databaseUnavailable, .conflict: self = .serviceUnavailable
         default: self = .internalError
         }

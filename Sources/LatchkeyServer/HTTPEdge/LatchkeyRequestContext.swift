@@ -14,6 +14,8 @@ public struct LatchkeyRequestContext: RequestContext {
     public var device: VerifiedDevice?
     /// The evidence of a verified request signature, set by ``SignatureMiddleware``.
     public var signatureEvidence: SignatureEvidence?
+    /// The verified signed request's replay guard, for the handler to spend in its transaction.
+    var replayGuard: PendingReplayGuard?
     /// The id the edge gave this request (also in the `X-Request-ID` response header and error bodies).
     public var requestID: String?
     /// Facts inner middleware learn for the edge's request log line (the context itself is copied inward).
@@ -35,6 +37,14 @@ public struct LatchkeyRequestContext: RequestContext {
 
     /// The verified signature's evidence: a signed handler calls this first, so a route that somehow ran without
     /// ``SignatureMiddleware`` refuses with `signature_missing` instead of acting unsigned.
+    /// The replay guard of the verified signed request, or a refusal if the route is not behind the signatures.
+    func requireReplayGuard() throws -> PendingReplayGuard {
+        guard let replayGuard else {
+            throw Refusal(.signatureMissing, "this endpoint requires an RFC 9421 signature labelled sig1")
+        }
+        return replayGuard
+    }
+
     func requireSignature() throws -> SignatureEvidence {
         guard let signatureEvidence else {
             throw Refusal(.signatureMissing, "this endpoint requires an RFC 9421 signature labelled sig1")

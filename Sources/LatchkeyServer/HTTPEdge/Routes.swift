@@ -102,7 +102,7 @@ enum APIRoutes {
             let evidence = try context.requireSignature()
             if try await devices.revoke(
                 try context.requireDevice(), deviceID: try context.parameters.require("id"), evidence: evidence,
-                connection: context.channel, now: clock.now())
+                replayGuard: try context.requireReplayGuard(), connection: context.channel, now: clock.now())
             {
                 metrics.revoked()
             }
@@ -113,7 +113,7 @@ enum APIRoutes {
             let body = try await BodyLimit.collect(request)
             let transfer = try StrictJSON.body(TransferRequest.self, from: body)
             let outcome = try await bank.transfer(
-                try context.requireDevice(), transfer, evidence: evidence,
+                try context.requireDevice(), transfer, evidence: evidence, replayGuard: try context.requireReplayGuard(),
                 idempotencyKey: try IdempotencyKey.from(request.headers), now: clock.now())
             return JSONResponse(.created, outcome.response)
         }

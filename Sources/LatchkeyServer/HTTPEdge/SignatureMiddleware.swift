@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import LatchkeyProtocol
 import LatchkeyStore
+import NIOConcurrencyHelpers
 import NIOCore
 import X509
 import _CryptoExtras
@@ -15,8 +16,11 @@ import _CryptoExtras
 ///
 /// Guarantees (SPEC §5): `keyid` is this device; `alg` matches its key; `created` is at most 5 minutes old and
 /// 60 seconds ahead; `@method`, `@path`, `@query` and (with a body) `content-digest` are covered; the digest equals
-/// the body; an `Idempotency-Key` header, when sent, is covered too; the signature verifies; and only then the nonce, issued to this device, is consumed exactly once
-/// (across all instances, in the store). Each failure has its 401 code.
+/// the body; an `Idempotency-Key` header, when sent, is covered too; the signature verifies; the nonce was issued to
+/// this device and has not expired. Only then is the request's ``ReplayGuard`` (nonce, App Attest counter) handed to
+/// the handler, which spends it in the same transaction as its effect (one write per signed request); whatever the
+/// handler does, the guard is spent exactly once (across all instances) before the answer leaves. Each failure has
+/// its 401 code.
 struct SignatureMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
     let store: any LatchkeyStore
@@ -98,44 +102,70 @@ struct SignatureMiddleware: RouterMiddleware {
         guard key.isValid(signature: received.signature, base: base) else {
             throw Self.refuse(.signatureInvalid, "the signature does not verify with this device's key")
         }
+        var assertionCounter: Int64?
         if let attestKey = device.appAttestKey {
-            try await checkAssertion(request, base: base, key: attestKey, deviceID: device.identity.deviceID)
+            assertionCounter = try checkAssertion(request, base: base, key: attestKey)
         }
         guard case .valid(let expiresAt) = nonces.check(nonce, deviceID: device.identity.deviceID, now: time) else {
             throw Self.refuse(.nonceInvalid, "the nonce is unknown, expired or not this device's")
         }
+        let pending = PendingReplayGuard(
+            ReplayGuard(
+                nonce: nonce, deviceID: device.identity.deviceID, nonceExpiresAt: expiresAt, now: time,
+                assertionCounter: assertionCounter))
+        context.replayGuard = pending
+        context.signatureEvidence = SignatureEvidence(
+            serial: device.identity.serial, keyID: device.identity.deviceID, algorithm: key.algorithm.rawValue,
+            signatureBase: base, signature: received.signature.base64EncodedString(), body: bodyData)
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            try await spendIfPending(pending)
+            throw error
+        }
+        try await spendIfPending(pending)
+        return response
+    }
+
+    /// Spends the guard in a transaction of its own if the handler did not spend it in its own (it refused before
+    /// reaching the store, or the store failed): a verified signed request is never accepted twice, refused or not.
+    /// A replay is answered `nonce_reused` (or `assertion_invalid`) instead of the handler's answer.
+    func spendIfPending(_ pending: PendingReplayGuard) async throws {
+        guard !pending.isSpent else { return }
+        let replayGuard = pending.replayGuard
         switch try await store.consumeNonce(
-            value: nonce, deviceID: device.identity.deviceID, expiresAt: expiresAt, now: time)
+            value: replayGuard.nonce, deviceID: replayGuard.deviceID, expiresAt: replayGuard.nonceExpiresAt,
+            now: replayGuard.now)
         {
         case .consumed: break
         case .reused: throw Self.refuse(.nonceReused, "this nonce was already used")
         }
-        context.signatureEvidence = SignatureEvidence(
-            serial: device.identity.serial, keyID: device.identity.deviceID, algorithm: key.algorithm.rawValue,
-            signatureBase: base, signature: received.signature.base64EncodedString(), body: bodyData)
-        return try await next(request, context)
+        if let counter = replayGuard.assertionCounter {
+            guard try await store.advanceAssertionCounter(deviceID: replayGuard.deviceID, to: counter) else {
+                throw Refusal(.assertionInvalid, "counter: the assertion counter is not greater than the last one seen")
+            }
+        }
     }
 
     static let assertionHeader = HTTPField.Name(AppAssertionHeader.name)!
 
     /// SPEC §6: an App Attest device's signed request carries `App-Assertion: :BASE64:`, an assertion over the exact
-    /// signature base of `sig1`, whose counter must exceed the last one stored (atomically, across instances).
-    func checkAssertion(_ request: Request, base: String, key: P256.Signing.PublicKey, deviceID: String) async throws {
+    /// signature base of `sig1`. Returns its counter, which must exceed the last one stored: checked (atomically,
+    /// across instances) when the request's ``ReplayGuard`` is spent.
+    func checkAssertion(_ request: Request, base: String, key: P256.Signing.PublicKey) throws -> Int64 {
         let values = request.headers[values: Self.assertionHeader]
         guard values.count == 1, let bytes = AppAssertionHeader.parse(values[0]) else {
             throw Refusal(
                 .assertionInvalid,
                 "this device was enrolled with App Attest: send one App-Assertion header (:BASE64:) over the signature base")
         }
-        let counter: UInt32
         do {
-            counter = try AppAttestAssertionVerifier(publicKey: key, appIDs: appleAppIDs)
-                .verify(assertion: bytes, clientData: Array(base.utf8), previousCounter: 0)
+            return Int64(
+                try AppAttestAssertionVerifier(publicKey: key, appIDs: appleAppIDs)
+                    .verify(assertion: bytes, clientData: Array(base.utf8), previousCounter: 0))
         } catch {
             throw AttestationAuthority.refusal(error)
-        }
-        guard try await store.advanceAssertionCounter(deviceID: deviceID, to: Int64(counter)) else {
-            throw Refusal(.assertionInvalid, "counter: the assertion counter is not greater than the last one seen")
         }
     }
 
@@ -191,4 +221,28 @@ public struct SignatureEvidence: Codable, Sendable, Equatable {
 
 extension String {
     var nilIfEmpty: String? { isEmpty ? nil : self }
+}
+
+/// A verified signed request's ``ReplayGuard``, handed through the context to the handler, which spends it in its
+/// own transaction (``spend(_:)``); ``SignatureMiddleware`` spends it itself after a handler that did not.
+final class PendingReplayGuard: Sendable {
+    let replayGuard: ReplayGuard
+    private let spent = NIOLockedValueBox(false)
+
+    init(_ replayGuard: ReplayGuard) { self.replayGuard = replayGuard }
+
+    var isSpent: Bool { spent.withLockedValue { $0 } }
+
+    /// Runs a store call that spends the guard; marks it spent when the call committed, or was refused (the store
+    /// then committed the spending, or found it spent before), but not when the database failed.
+    func spend<R>(_ body: (ReplayGuard) async throws -> R) async throws -> R {
+        do {
+            let result = try await body(replayGuard)
+            spent.withLockedValue { $0 = true }
+            return result
+        } catch let error as StoreError where error.isRefusal {
+            spent.withLockedValue { $0 = true }
+            throw error
+        }
+    }
 }

@@ -168,6 +168,22 @@ import X509
         let nonce = try #require(try await c.call(current, .get, "/v1/nonce").json?["nonce"] as? String)
         #expect(try await c.signed(current, .post, "/v1/transfers", body: body, nonce: nonce).status == .created)
         #expect(try await c.signed(current, .post, "/v1/transfers", body: body, nonce: nonce).code == .nonceReused)
+        // A refused signed request spends its nonce too, whether the store refused it in the transaction that spends
+        // the nonce (insufficient funds) or the handler did before reaching the store (a bad amount): its nonce
+        // cannot carry a good transfer afterwards, and no money moves.
+        func balance() async throws -> String? {
+            try await c.accounts(current).first { $0["id"] as? String == from }?["balance"] as? String
+        }
+        let before = try await balance()
+        for (refused, code) in [
+            (try c.transferBody(from: from, amount: "99999.00"), ErrorCode.insufficientFunds),
+            (try c.transferBody(from: from, amount: "-1"), ErrorCode.badRequest),
+        ] {
+            let once = try #require(try await c.call(current, .get, "/v1/nonce").json?["nonce"] as? String)
+            #expect(try await c.signed(current, .post, "/v1/transfers", body: refused, nonce: once).code == code)
+            #expect(try await c.signed(current, .post, "/v1/transfers", body: body, nonce: once).code == .nonceReused)
+        }
+        #expect(try await balance() == before)
         let changed = try c.transferBody(from: from, amount: "900.00")
         #expect(try await c.signed(current, .post, "/v1/transfers", body: body, sentBody: changed).code == .digestMismatch)
         let stale = try #require(try await c.call(current, .get, "/v1/nonce").json?["nonce"] as? String)
