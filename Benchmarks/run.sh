@@ -27,6 +27,23 @@ swift build -c release --product latchkey-bench --scratch-path .build-release >&
 python3 Benchmarks/bench.py --latchkey .build-release/release/latchkey \
     --bench .build-release/release/latchkey-bench "$@"
 
+# The candidate SQLite engine (GRDB, issue 17) beside Latchkey's own store, on one database file written by
+# `latchkey-bench store`, appended to the table. GRDB is built in a package of its own (Benchmarks/StoreEngines).
+if swift build -c release --package-path Benchmarks/StoreEngines >&2; then
+    engines_db="$(mktemp -d)/engines.sqlite"
+    seconds=$(python3 -c 'import sys; a=sys.argv[1:]; print(a[a.index("--seconds")+1] if "--seconds" in a else 3)' "$@")
+    {
+        echo
+        echo "Store engines on one SQLite file (\`latchkey-bench store --sqlite-path F --seconds $seconds\`, then \`Benchmarks/StoreEngines: store-engines F --seconds $seconds\`), load generator on CPU 0:"
+        echo
+        taskset -c 0 .build-release/release/latchkey-bench store --sqlite-path "$engines_db" --seconds "$seconds" \
+            | sed 's/^| SQLite |/| Latchkey SQLStore (sqlite-nio), 8 tasks |/'
+        echo
+        taskset -c 0 Benchmarks/StoreEngines/.build/release/store-engines "$engines_db" --seconds "$seconds"
+    } | tee -a Benchmarks/results/latest.md
+    rm -rf "$(dirname "$engines_db")"
+fi
+
 # The revocation delay across two instances on PostgreSQL (a private cluster, as the tests use), appended to the table.
 if database=$(scripts/start-test-postgres.sh 2>/dev/null); then
     scratch="revocation_delay_$$"

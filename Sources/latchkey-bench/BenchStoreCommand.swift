@@ -15,6 +15,10 @@ struct BenchStoreCommand: AsyncParsableCommand {
     )
 
     @Option(help: "A scratch PostgreSQL database URL.") var postgres: String?
+    @Option(
+        name: .customLong("sqlite-path"),
+        help: "Where to write the SQLite database (kept, for Benchmarks/StoreEngines); a new temporary file otherwise.")
+    var sqlitePath: String?
     @Option(help: "Seconds per measurement.") var seconds: Double = 3
     @Option(help: "Concurrent tasks issuing completions and lookups.") var concurrency = 8
     @Option(name: .customLong("large-devices"), help: "Devices stored for the large lookup figure.") var largeDevices =
@@ -29,7 +33,11 @@ struct BenchStoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         var targets: [(String, DatabaseURL)] = [
-            ("SQLite", .sqlite(path: NSTemporaryDirectory() + "/latchkey-bench-\(UUID().uuidString.prefix(8)).sqlite"))
+            (
+                "SQLite",
+                .sqlite(
+                    path: sqlitePath ?? NSTemporaryDirectory() + "/latchkey-bench-\(UUID().uuidString.prefix(8)).sqlite")
+            )
         ]
         if let postgres { targets.append(("PostgreSQL", try DatabaseURL(postgres))) }
         print(

@@ -10,8 +10,9 @@ import NIOCore
 ///   generation and so sends every connection's next request back to the store once;
 /// - a revocation through this instance moves it before its response is sent (``revoked(deviceID:except:)``) and
 ///   closes the device's other open connections;
-/// - a revocation through another instance or the CLI moves the store's revocation version, which
-///   ``RevocationTracker`` polls every 100 ms, moving the generation when it changes;
+/// - a revocation through another instance or the CLI moves the store's revocation version; ``RevocationTracker``
+///   moves the generation as soon as PostgreSQL announces it (`LISTEN/NOTIFY`), and when its catch-up read (every
+///   100 ms; SQLite's only way) sees the version change;
 /// - each successful poll grants a *lease* of `lease` (200 ms) from the moment the poll started; memory is used only
 ///   within the lease, so a poll that fails, or hangs (a partitioned database, a full pool), stops memory being used
 ///   within 200 ms of the last read that could have seen a revocation; from then on every request checks the store,

@@ -35,8 +35,6 @@ public struct LatchkeyRequestContext: RequestContext {
         ProxiedAddresses.shared.address(of: channel) ?? channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
-    /// The verified signature's evidence: a signed handler calls this first, so a route that somehow ran without
-    /// ``SignatureMiddleware`` refuses with `signature_missing` instead of acting unsigned.
     /// The replay guard of the verified signed request, or a refusal if the route is not behind the signatures.
     func requireReplayGuard() throws -> PendingReplayGuard {
         guard let replayGuard else {
@@ -45,6 +43,8 @@ public struct LatchkeyRequestContext: RequestContext {
         return replayGuard
     }
 
+    /// The verified signature's evidence: a signed handler calls this first, so a route that somehow ran without
+    /// ``SignatureMiddleware`` refuses with `signature_missing` instead of acting unsigned.
     func requireSignature() throws -> SignatureEvidence {
         guard let signatureEvidence else {
             throw Refusal(.signatureMissing, "this endpoint requires an RFC 9421 signature labelled sig1")
