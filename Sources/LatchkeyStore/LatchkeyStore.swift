@@ -107,6 +107,10 @@ public protocol LatchkeyStore: Sendable {
     /// instances race for it: `.consumed` for the one call that records it, `.reused` for every other. Only consumed
     /// nonces are stored, until `expiresAt`; expired records are deleted on the way.
     func consumeNonce(value: String, deviceID: String, expiresAt: Date, now: Date) async throws -> NonceOutcome
+    /// Spends a signed request's guard in a transaction of its own (when its handler refused before reaching the
+    /// store): consumes the nonce and raises the assertion counter together, or throws `nonce_reused` /
+    /// `assertion_counter_stale` and changes nothing.
+    func spendReplayGuard(_ replayGuard: ReplayGuard) async throws
 
     // MARK: Demo banking
 

@@ -809,6 +809,10 @@ public final class SQLStore: LatchkeyStore {
         }
     }
 
+    public func spendReplayGuard(_ replayGuard: ReplayGuard) async throws {
+        try await transaction { db in try await Self.spend(replayGuard, db) }
+    }
+
     /// Records a nonce as consumed; false if it was before (by any instance).
     private static func consumeNonce(
         _ db: any SQLDatabase, value: String, deviceID: String, expiresAt: Date, now: Date

@@ -133,19 +133,7 @@ struct SignatureMiddleware: RouterMiddleware {
     /// A replay is answered `nonce_reused` (or `assertion_invalid`) instead of the handler's answer.
     func spendIfPending(_ pending: PendingReplayGuard) async throws {
         guard !pending.isSpent else { return }
-        let replayGuard = pending.replayGuard
-        switch try await store.consumeNonce(
-            value: replayGuard.nonce, deviceID: replayGuard.deviceID, expiresAt: replayGuard.nonceExpiresAt,
-            now: replayGuard.now)
-        {
-        case .consumed: break
-        case .reused: throw Self.refuse(.nonceReused, "this nonce was already used")
-        }
-        if let counter = replayGuard.assertionCounter {
-            guard try await store.advanceAssertionCounter(deviceID: replayGuard.deviceID, to: counter) else {
-                throw Refusal(.assertionInvalid, "counter: the assertion counter is not greater than the last one seen")
-            }
-        }
+        try await store.spendReplayGuard(pending.replayGuard)
     }
 
     static let assertionHeader = HTTPField.Name(AppAssertionHeader.name)!
