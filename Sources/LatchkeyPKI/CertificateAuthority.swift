@@ -19,6 +19,8 @@ public struct CertificateAuthority: Sendable {
     let issuingSignatureAlgorithm: Certificate.SignatureAlgorithm
     /// ``chain`` as PEM, issuing then root, encoded once.
     public let chainPEM: String
+    /// The prepared device certificate of an ECDSA issuing key (nil otherwise: issued through swift-certificates).
+    let deviceTemplate: DeviceCertificateTemplate?
 
     /// The chain a client needs, issuing first then root (SPEC §4 `/v1/ca`).
     public var chain: [Certificate] { [issuing, root] }
@@ -38,6 +40,8 @@ public struct CertificateAuthority: Sendable {
         self.issuingKeyIdentifier = AuthorityKeyIdentifier(keyIdentifier: ski.keyIdentifier)
         self.issuingSignatureAlgorithm = issuingKey.defaultSignatureAlgorithm
         self.chainPEM = try issuing.pemText() + root.pemText()
+        self.deviceTemplate = DeviceCertificateTemplate(
+            issuing: issuing, signatureAlgorithm: issuingSignatureAlgorithm, keyIdentifier: issuingKeyIdentifier)
     }
 
     /// A freshly generated CA and its root key (which the caller stores and should then forget).
@@ -102,11 +106,12 @@ public struct CertificateAuthority: Sendable {
         subject: DistinguishedName,
         notBefore: Date,
         notAfter: Date,
-        extensions: Certificate.Extensions
+        extensions: Certificate.Extensions,
+        serialNumber: Certificate.SerialNumber = SerialNumberGenerator.random()
     ) throws -> Certificate {
         try Certificate(
             version: .v3,
-            serialNumber: SerialNumberGenerator.random(),
+            serialNumber: serialNumber,
             publicKey: publicKey,
             notValidBefore: notBefore,
             notValidAfter: min(notAfter, issuing.notValidAfter),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SwiftASN1
 import X509
@@ -44,7 +45,8 @@ public struct IssuancePolicy: Sendable {
         userID: String,
         assurance: DeviceAssurance = .oob,
         authority: CertificateAuthority,
-        now: Date = Date()
+        now: Date = Date(),
+        serialNumber: Certificate.SerialNumber = SerialNumberGenerator.random()
     ) throws -> Certificate {
         try Self.checkIdentifier(deviceID, what: "device id")
         try Self.checkIdentifier(userID, what: "user id")
@@ -66,8 +68,39 @@ public struct IssuancePolicy: Sendable {
             subject: subject,
             notBefore: now.addingTimeInterval(-backdate),
             notAfter: now.addingTimeInterval(lifetime),
-            extensions: extensions
+            extensions: extensions,
+            serialNumber: serialNumber
         )
+    }
+
+    /// Issues a device certificate and encodes it, from the authority's prepared DER template when it has one
+    /// (``DeviceCertificateTemplate``: the same bytes swift-certificates would write, without building them field by
+    /// field), otherwise through ``issue(_:deviceID:userID:assurance:authority:now:)``.
+    public func issueEncoded(
+        _ request: AcceptedCSR, deviceID: String, userID: String, assurance: DeviceAssurance = .oob,
+        authority: CertificateAuthority, now: Date = Date(),
+        serialNumber: Certificate.SerialNumber = SerialNumberGenerator.random()
+    ) throws -> IssuedCertificate {
+        guard let template = authority.deviceTemplate else {
+            return try IssuedCertificate(
+                issue(
+                    publicKey: request.publicKey, keyIdentifier: request.keyIdentifier, deviceID: deviceID,
+                    userID: userID, assurance: assurance, authority: authority, now: now, serialNumber: serialNumber))
+        }
+        try Self.checkIdentifier(deviceID, what: "device id")
+        try Self.checkIdentifier(userID, what: "user id")
+        let spki = SPKIPin.subjectPublicKeyInfoDER(request.publicKey)
+        // To the nearest whole second, as X.509 Time holds it (and as swift-certificates encodes a Date).
+        func whole(_ date: Date) -> Date { Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded()) }
+        let notBefore = whole(now.addingTimeInterval(-backdate))
+        let notAfter = whole(min(now.addingTimeInterval(lifetime), template.issuerNotAfter))
+        let toBeSigned = template.toBeSigned(
+            serial: Array(serialNumber.bytes), notBefore: notBefore, notAfter: notAfter, deviceID: deviceID,
+            userID: userID, subjectPublicKeyInfo: spki, subjectKeyIdentifier: request.keyIdentifier.keyIdentifier,
+            assurance: assurance)
+        return IssuedCertificate(
+            der: try template.certificate(toBeSigned: toBeSigned, issuingKey: authority.issuingKey),
+            serial: serialNumber, notValidBefore: notBefore, notValidAfter: notAfter, spkiSHA256: Hex.lowercase(SHA256.hash(data: spki)))
     }
 
     /// Identifiers go into a URI and a CN: letters, digits, '-', '_' and '.' only, 1 to 64 characters.

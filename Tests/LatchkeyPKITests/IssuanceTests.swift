@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import LatchkeyPKI
 import LatchkeyTestSupport
@@ -133,4 +134,69 @@ func _RSAKeyBits(_ certificate: Certificate) -> Int? {
         return nil
     }
     return Int(line.split(separator: "(")[1].split(separator: " ")[0])
+}
+
+/// Issue 17: device certificates encoded from the prepared DER template are the certificates swift-certificates makes.
+@Suite struct DeviceCertificateTemplateTests {
+    let policy = try! IssuancePolicy()
+
+    /// For every key type, assurance and the 2050 switch from UTCTime to GeneralizedTime (with fractional seconds in
+    /// the clock), the template's to-be-signed bytes equal swift-certificates' for the same serial, and the signature
+    /// verifies with the issuing key.
+    @Test func theTemplateWritesWhatSwiftCertificatesWrites() throws {
+        let rsaCSR = try OpenSSL.makeCSR(
+            newkey: ["-newkey", "rsa:2048"], keyPath: try Shell.temporaryDirectory() + "/rsa.key")
+        let csrs = [
+            try makeCSR(), try makeCSR(key: Certificate.PrivateKey(P384.Signing.PrivateKey())), rsaCSR,
+        ].map { try! CSRIntake.accept(pem: $0) }
+        let instants: [(issuedAt: Date, caCreatedAt: Date)] = [
+            (Date(), Date()),
+            (Date(timeIntervalSince1970: 2_524_607_999.75), Date(timeIntervalSince1970: 2_524_000_000)),  // 2049-12-31
+            (Date(timeIntervalSince1970: 2_524_608_000.5), Date(timeIntervalSince1970: 2_524_000_000)),  // 2050-01-01
+        ]
+        var compared = 0
+        for (issuedAt, caCreatedAt) in instants {
+            let authority = try CertificateAuthority.create(now: caCreatedAt).authority
+            for csr in csrs {
+                for assurance in DeviceAssurance.allCases {
+                    let deviceID = "dev-" + UUID().uuidString.lowercased()
+                    let serial = SerialNumberGenerator.random()
+                    let expected = try policy.issue(
+                        publicKey: csr.publicKey, keyIdentifier: csr.keyIdentifier, deviceID: deviceID, userID: "user_1.a", assurance: assurance, authority: authority,
+                        now: issuedAt, serialNumber: serial)
+                    let encoded = try policy.issueEncoded(
+                        csr, deviceID: deviceID, userID: "user_1.a", assurance: assurance, authority: authority,
+                        now: issuedAt, serialNumber: serial)
+                    let parsed = try encoded.certificate()
+                    let same = parsed.tbsCertificateBytes == expected.tbsCertificateBytes
+                    #expect(same, "\(assurance) at \(issuedAt): \(encoded.pem)")
+                    #expect(authority.issuing.publicKey.isValidSignature(parsed.signature, for: parsed))
+                    #expect(parsed.signatureAlgorithm == expected.signatureAlgorithm)
+                    let reference = try IssuedCertificate(expected)
+                    #expect(encoded.serialHex == reference.serialHex)
+                    #expect(encoded.notValidBefore == reference.notValidBefore)
+                    #expect(encoded.notValidAfter == reference.notValidAfter)
+                    #expect(encoded.spkiSHA256 == reference.spkiSHA256)
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared == 3 * 3 * DeviceAssurance.allCases.count)
+    }
+
+    /// A template certificate verifies with `openssl verify -purpose sslclient` under the CA.
+    @Test func aTemplateCertificateVerifiesWithOpenSSL() throws {
+        let directory = try Shell.temporaryDirectory()
+        let accepted = try CSRIntake.accept(pem: try makeCSR())
+        let issued = try policy.issueEncoded(
+            accepted, deviceID: "dev-1", userID: "user-1", assurance: .appleAppAttest, authority: sharedAuthority)
+        try issued.pem.write(toFile: directory + "/leaf.pem", atomically: true, encoding: .utf8)
+        try writePEM(sharedAuthority.root, directory + "/root.pem")
+        try writePEM(sharedAuthority.issuing, directory + "/issuing.pem")
+        let verify = try Shell.run([
+            "openssl", "verify", "-purpose", "sslclient", "-CAfile", directory + "/root.pem", "-untrusted",
+            directory + "/issuing.pem", directory + "/leaf.pem",
+        ])
+        #expect(verify.stdout.contains("leaf.pem: OK"), "\(verify.stdout) \(verify.stderr)")
+    }
 }

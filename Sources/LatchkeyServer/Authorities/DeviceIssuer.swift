@@ -25,9 +25,8 @@ public struct DeviceIssuer: Sendable {
     private func issue(
         _ accepted: AcceptedCSR, deviceID: String, userID: String, assurance: DeviceAssurance, now: Date
     ) throws -> (IssuedCertificate, CertificateRecord, key: String) {
-        let issued = try IssuedCertificate(
-            policy.issue(
-                accepted, deviceID: deviceID, userID: userID, assurance: assurance, authority: authority, now: now))
+        let issued = try policy.issueEncoded(
+            accepted, deviceID: deviceID, userID: userID, assurance: assurance, authority: authority, now: now)
         return (issued, Self.record(issued, deviceID: deviceID), accepted.keyDescription)
     }
 
@@ -105,8 +104,8 @@ public struct DeviceIssuer: Sendable {
     /// The store's record of an issued certificate.
     static func record(_ issued: IssuedCertificate, deviceID: String) -> CertificateRecord {
         CertificateRecord(
-            serial: issued.serialHex, deviceID: deviceID, notBefore: issued.certificate.notValidBefore,
-            notAfter: issued.certificate.notValidAfter, spkiSHA256: issued.spkiSHA256,
+            serial: issued.serialHex, deviceID: deviceID, notBefore: issued.notValidBefore,
+            notAfter: issued.notValidAfter, spkiSHA256: issued.spkiSHA256,
             derBase64: Data(issued.der).base64EncodedString())
     }
 }
@@ -116,7 +115,7 @@ extension IssuedCertificate {
     func response(deviceID: String, authority: CertificateAuthority, apiURL: String) -> CertificateResponse {
         CertificateResponse(
             deviceID: deviceID, certificate: pem, chain: authority.chainPEM,
-            notAfter: Timestamp.string(certificate.notValidAfter), apiURL: apiURL)
+            notAfter: Timestamp.string(notValidAfter), apiURL: apiURL)
     }
 }
 
