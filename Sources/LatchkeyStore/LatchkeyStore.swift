@@ -108,8 +108,8 @@ public protocol LatchkeyStore: Sendable {
     /// nonces are stored, until `expiresAt`; expired records are deleted on the way.
     func consumeNonce(value: String, deviceID: String, expiresAt: Date, now: Date) async throws -> NonceOutcome
     /// Spends a signed request's guard in a transaction of its own (when its handler refused before reaching the
-    /// store): consumes the nonce and raises the assertion counter together, or throws `nonce_reused` /
-    /// `assertion_counter_stale` and changes nothing.
+    /// store): throws `device_revoked` or `nonce_reused` and changes nothing, or records the nonce and raises the
+    /// assertion counter (throwing `assertion_counter_stale`, the nonce spent, if the counter is not greater).
     func spendReplayGuard(_ replayGuard: ReplayGuard) async throws
 
     // MARK: Demo banking

@@ -40,8 +40,11 @@ final class PostgresBackend: SQLBackend {
         var listenerConfiguration = PostgresConnection.Configuration(
             host: host, port: port, username: user, password: password, database: database,
             tls: requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        // The server cancels a catch-up read itself well before the tracker's read timeout, so a read stuck behind a
+        // lock fails on the server too instead of leaving a session running there when the client gives up.
         listenerConfiguration.options.additionalStartupParameters = [
-            ("application_name", "\(Self.listenerApplicationName) \(ProcessInfo.processInfo.processIdentifier)")
+            ("application_name", "\(Self.listenerApplicationName) \(ProcessInfo.processInfo.processIdentifier)"),
+            ("statement_timeout", "1000"), ("lock_timeout", "500"),
         ]
         self.listenerConfiguration = listenerConfiguration
         self.logger = logger
@@ -94,7 +97,12 @@ final class PostgresBackend: SQLBackend {
         }
         let readStartedAt = ReadClock()
         do {
-            try await listen(on: connection, readStartedAt, query, readTimeout, onAnnouncement, body)
+            // Cancellation (shutdown) closes the connection: a read that hangs cannot hold the shutdown.
+            try await withTaskCancellationHandler {
+                try await listen(on: connection, readStartedAt, query, readTimeout, onAnnouncement, body)
+            } onCancel: {
+                connection.close().whenComplete { _ in }
+            }
         } catch {
             try? await connection.close()
             throw error

@@ -741,7 +741,16 @@ public final class SQLStore: LatchkeyStore {
             try await self.backend.followRevocations(
                 query: Self.readRevocationVersion, readTimeout: readTimeout, onAnnouncement: onAnnouncement
             ) { readVersion in
-                try await body { try await self.unavailableOnFailure(readVersion) }
+                // Not logged per read (ten a second while the database is away): the tracker logs once per outage.
+                try await body {
+                    do {
+                        return try await readVersion()
+                    } catch let error as StoreError {
+                        throw error
+                    } catch {
+                        throw StoreError(.databaseUnavailable, "the revocation version cannot be read")
+                    }
+                }
             }
         }
     }
@@ -810,7 +819,7 @@ public final class SQLStore: LatchkeyStore {
     }
 
     public func spendReplayGuard(_ replayGuard: ReplayGuard) async throws {
-        try await transaction { db in try await Self.spend(replayGuard, db) }
+        if let refusal = try await transaction({ db in try await Self.spend(replayGuard, db) }) { throw refusal }
     }
 
     /// Records a nonce as consumed; false if it was before (by any instance).
@@ -830,16 +839,16 @@ public final class SQLStore: LatchkeyStore {
         ).first() != nil
     }
 
-    /// A write transaction that first spends `replayGuard` (a replay throws and moves nothing), then runs `body` in
-    /// a savepoint: a refusal by `body` (see ``StoreError/isRefusal``) is rolled back to the
-    /// savepoint, the guard's spending is committed, and the refusal is thrown after the commit, so a refused signed
-    /// request cannot be replayed either.
+    /// A write transaction that first spends `replayGuard` (a replay, or a device no longer active, throws and moves
+    /// nothing), then runs `body` in a savepoint: a refusal by `body` (see ``StoreError/isRefusal``) is rolled back to
+    /// the savepoint, the guard's spending is committed, and the refusal is thrown after the commit, so a refused
+    /// signed request cannot be replayed either. A stale assertion counter is such a refusal: the nonce stays spent.
     private func guardedTransaction<R: Sendable>(
         _ replayGuard: ReplayGuard?, _ body: @Sendable @escaping (any SQLDatabase) async throws -> R
     ) async throws -> R {
         guard let replayGuard else { return try await transaction(body) }
         let outcome: Result<R, StoreError> = try await transaction { db in
-            try await Self.spend(replayGuard, db)
+            if let refusal = try await Self.spend(replayGuard, db) { return .failure(refusal) }
             try await db.raw("SAVEPOINT signed_request").run()
             do {
                 let result = try await body(db)
@@ -854,20 +863,27 @@ public final class SQLStore: LatchkeyStore {
         return try outcome.get()
     }
 
-    /// Consumes the guard's nonce and raises its assertion counter, or throws `nonce_reused` /
-    /// `assertion_counter_stale`.
-    private static func spend(_ replayGuard: ReplayGuard, _ db: any SQLDatabase) async throws {
+    /// Spends a guard inside a write transaction: throws `device_revoked` (the device is no longer active) or
+    /// `nonce_reused`, which change nothing; otherwise records the nonce, and returns `assertion_counter_stale` (to be
+    /// thrown after the commit, the nonce staying spent) if the assertion counter does not exceed the stored one.
+    private static func spend(_ replayGuard: ReplayGuard, _ db: any SQLDatabase) async throws -> StoreError? {
+        // The device's state at commit time: a revocation that landed after the request's identity check wins.
+        guard
+            try await db.raw(
+                "SELECT id FROM devices WHERE id = \(bind: replayGuard.deviceID) AND status = 'active'"
+            ).first() != nil
+        else { throw StoreError(.deviceRevoked, "the device is revoked") }
         guard
             try await consumeNonce(
                 db, value: replayGuard.nonce, deviceID: replayGuard.deviceID,
                 expiresAt: replayGuard.nonceExpiresAt, now: replayGuard.now)
         else { throw StoreError(.nonceReused, "this nonce was already used") }
-        if let counter = replayGuard.assertionCounter {
-            guard try await advanceAssertionCounter(db, deviceID: replayGuard.deviceID, to: counter) else {
-                throw StoreError(
-                    .assertionCounterStale, "the assertion counter is not greater than the last one seen")
-            }
+        if let counter = replayGuard.assertionCounter,
+            try await !advanceAssertionCounter(db, deviceID: replayGuard.deviceID, to: counter)
+        {
+            return StoreError(.assertionCounterStale, "the assertion counter is not greater than the last one seen")
         }
+        return nil
     }
 
     // MARK: Demo banking

@@ -261,7 +261,7 @@ func addUserWithAccounts(_ store: some LatchkeyStore, currencies: [String]) asyn
             }
             #expect(replayed?.code == .nonceReused)
             #expect(try await stores[0].accounts(userID: owner.id).first?.balanceCents == from.balanceCents - 500)
-            // The App Attest counter moves with the transfer; a stale one moves nothing, not even the nonce.
+            // The App Attest counter moves with the transfer; a stale one moves no money, and its nonce is spent.
             _ = try await stores[0].transfer(
                 record(100), audit: audit("transfer"), idempotency: nil, replayGuard: replayGuard("n-a", counter: 5))
             let stale = await storeError {
@@ -274,7 +274,7 @@ func addUserWithAccounts(_ store: some LatchkeyStore, currencies: [String]) asyn
             #expect(
                 try await stores[0].consumeNonce(
                     value: "n-b", deviceID: device.id, expiresAt: Date().addingTimeInterval(60), now: Date())
-                    == .consumed)
+                    == .reused)
             // Revocation: a refused one (no such device) spends its nonce too.
             let missing = await storeError {
                 _ = try await stores[0].revokeDevice(
@@ -288,6 +288,13 @@ func addUserWithAccounts(_ store: some LatchkeyStore, currencies: [String]) asyn
             #expect(
                 try await stores[1].revokeDevice(
                     id: device.id, reason: "lost", audit: audit("r"), now: Date(), replayGuard: replayGuard("n-r")))
+            // A revoked device's signed request is refused at commit time, and moves nothing.
+            let afterRevocation = await storeError {
+                _ = try await stores[0].transfer(
+                    record(100), audit: audit("transfer"), idempotency: nil, replayGuard: replayGuard("n-late"))
+            }
+            #expect(afterRevocation?.code == .deviceRevoked)
+            #expect(try await stores[0].moneyLedger().transfers.count == 2)
         }
     }
 }

@@ -20,6 +20,8 @@ public actor RevocationTracker: Service {
     let readTimeout: Duration
     let logger: Logger
     private var version: Int64?
+    /// Whether a read succeeded since the last reconnection (which then resets the back-off).
+    private var wasCurrent = false
 
     public init(
         store: any LatchkeyStore, sessions: DeviceSessions, interval: Duration = .milliseconds(100),
@@ -42,6 +44,7 @@ public actor RevocationTracker: Service {
             }
             sessions.pollSucceeded(startedAt: startedAt, changed: version != nil && version != current)
             version = current
+            wasCurrent = true
         } catch {
             lost("the store cannot be read")
         }
@@ -57,6 +60,7 @@ public actor RevocationTracker: Service {
 
     public func run() async throws {
         let sessions = self.sessions
+        var retryDelay = interval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await cancelWhenGracefulShutdown { [store, interval, readTimeout] in
@@ -72,7 +76,10 @@ public actor RevocationTracker: Service {
             } catch {
                 if !Task.isShuttingDownGracefully && !Task.isCancelled { lost("revocation announcements were lost") }
             }
-            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
+            // Reconnections back off (up to 5 s) while the database stays away; memory is not used meanwhile.
+            retryDelay = wasCurrent ? interval : min(retryDelay * 2, .seconds(5))
+            wasCurrent = false
+            try? await cancelWhenGracefulShutdown { [retryDelay] in try await Task.sleep(for: retryDelay) }
         }
         sessions.stopTracking()
     }

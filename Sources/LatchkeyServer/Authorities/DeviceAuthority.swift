@@ -82,12 +82,21 @@ public struct DeviceAuthority: Sendable {
         guard let target = try await store.device(id: deviceID), target.userID == device.identity.userID else {
             throw Refusal.notFound("no such device")
         }
-        // Memory is told whatever the outcome: a commit whose answer was lost (a cancelled task) must not go unseen.
-        defer { sessions.revoked(deviceID: deviceID, except: connection) }
-        return try await replayGuard.spend { replayGuard in
-            try await revocation.revoke(
-                deviceID: deviceID, actor: "device:\(device.identity.deviceID)", reason: "revoked by the user",
-                signature: evidence, replayGuard: replayGuard, now: now)
+        do {
+            let changed = try await replayGuard.spend { replayGuard in
+                try await revocation.revoke(
+                    deviceID: deviceID, actor: "device:\(device.identity.deviceID)", reason: "revoked by the user",
+                    signature: evidence, replayGuard: replayGuard, now: now)
+            }
+            sessions.revoked(deviceID: deviceID, except: connection)
+            return changed
+        } catch let refusal as StoreError where refusal.isRefusal {
+            // Nothing was revoked (a replay, say): memory is left alone, so replays cannot flush it.
+            throw refusal
+        } catch {
+            // A commit whose answer was lost (a failed or cancelled call) must not go unseen by memory.
+            sessions.revoked(deviceID: deviceID, except: connection)
+            throw error
         }
     }
 

@@ -121,11 +121,26 @@ struct SignatureMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            try await spendIfPending(pending)
+            do {
+                try await spendIfPending(pending)
+            } catch let spent as StoreError where spent.code == .nonceReused && !Self.isRefusal(error) {
+                // The handler's store call failed, yet its nonce is spent: that call may have committed with its
+                // answer lost. Its outcome is unknown (503), not a replay.
+                throw error
+            }
             throw error
         }
         try await spendIfPending(pending)
         return response
+    }
+
+    /// Whether a handler's error is a refusal of the request (its effect certainly did not happen), not a failure.
+    static func isRefusal(_ error: any Error) -> Bool {
+        switch error {
+        case let store as StoreError: store.isRefusal
+        case is Refusal: Refusal.from(error).status.code < 500
+        default: false
+        }
     }
 
     /// Spends the guard in a transaction of its own if the handler did not spend it in its own (it refused before
