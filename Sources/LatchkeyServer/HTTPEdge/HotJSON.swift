@@ -37,3 +37,15 @@ struct MeJSONResponse: ResponseGenerator {
         return out
     }
 }
+
+/// A JSON answer fixed when the server starts (`GET /v1/health`): its bytes are encoded once, not per request.
+struct FixedJSONResponse: ResponseGenerator {
+    let body: ByteBuffer
+
+    /// `{"status":"ok"}`, as ``JSONResponse`` would write it.
+    static let health = FixedJSONResponse(body: ByteBuffer(string: #"{"status":"ok"}"#))
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+}

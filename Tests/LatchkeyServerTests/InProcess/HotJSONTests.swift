@@ -18,4 +18,12 @@ import Testing
             #expect(try JSONDecoder().decode(MeResponse.self, from: Data(MeJSONResponse.encode(me).utf8)) == me)
         }
     }
+
+    /// The fixed `/v1/health` body is what ``JSONResponse`` writes for it.
+    @Test func theHealthAnswerMatchesJSONResponse() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let expected = try encoder.encode(["status": "ok"])
+        #expect(Data(FixedJSONResponse.health.body.readableBytesView) == expected)
+    }
 }
