@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LatchkeyPKI
 
 /// The audit trail's chain: each event's hash is an HMAC-SHA256, under a key kept outside the database, over its
 /// fields and the previous event's hash.
@@ -23,13 +24,12 @@ public enum AuditChain {
     public static func hash(sequence: Int64, entry: AuditEntry, previousHash: String, key: SymmetricKey) -> String {
         let mac = HMAC<SHA256>.authenticationCode(
             for: canonical(sequence: sequence, entry: entry, previousHash: previousHash), using: key)
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.lowercase(mac)
     }
 
     /// The plain SHA-256 of events written before the chain was keyed.
     static func legacyHash(sequence: Int64, entry: AuditEntry, previousHash: String) -> String {
-        SHA256.hash(data: canonical(sequence: sequence, entry: entry, previousHash: previousHash))
-            .map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(SHA256.hash(data: canonical(sequence: sequence, entry: entry, previousHash: previousHash)))
     }
 
     /// Length-prefixed fields: no value can be shifted into its neighbour.

@@ -117,6 +117,13 @@ public enum SignatureBase {
 
     /// An sf-string: double quotes with `\` and `"` escaped.
     static func quote(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for character in text.unicodeScalars {
+            if character == "\\" || character == "\"" { out.unicodeScalars.append("\\") }
+            out.unicodeScalars.append(character)
+        }
+        out += "\""
+        return out
     }
 }
