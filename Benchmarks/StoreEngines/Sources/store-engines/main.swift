@@ -136,3 +136,17 @@ for (name, serials) in sets {
     }
     print(String(format: "| GRDB 7.10 | 1,000 lookups per `read`, 1 thread | %@ | %.0f |", name, Double(done) / elapsed(since: start)))
 }
+
+// Write transactions of a signed transfer's shape, one writer, on scratch files (each engine its own).
+print()
+print("| engine | write transaction (12 statements), one writer | synchronous | transactions/s |")
+print("|---|---|---|---|")
+let scratch = NSTemporaryDirectory() + "/store-engines-\(UUID().uuidString.prefix(8))"
+try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: scratch) }
+for sync in ["FULL", "OFF"] {
+    let nio = try await WriteTransactions.sqliteNIO(path: scratch + "/nio-\(sync).sqlite", sync: sync, seconds: seconds)
+    print(String(format: "| sqlite-nio 1.13 + SQLKit (as SQLStore) | a hop per statement | %@ | %.0f |", sync, nio))
+    let grdb = try await WriteTransactions.grdb(path: scratch + "/grdb-\(sync).sqlite", sync: sync, seconds: seconds)
+    print(String(format: "| GRDB 7.10 | `write` closure, cached statements | %@ | %.0f |", sync, grdb))
+}
