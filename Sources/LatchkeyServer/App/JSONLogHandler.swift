@@ -91,6 +91,13 @@ public struct JSONLogHandler: LogHandler {
 
     static func appendString(_ text: String, to out: inout String) {
         out.append("\"")
+        // Printable ASCII without quote or backslash (ids, serials, times) is copied whole: escaping scalar by scalar
+        // was 8% of the server's time on keep-alive GET /v1/me under perf.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            out.append(text)
+            out.append("\"")
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out.append("\\\"")

@@ -18,18 +18,32 @@ public struct OutboxSink: OutOfBandSink {
     }
 
     public func deliver(_ message: OutOfBandMessage) async throws {
-        var object: [String: Any] = [
-            "time": Timestamp.string(message.time, milliseconds: true), "channel": "sms", "to": message.to,
-            "body": message.body,
-            "kind": message.kind.rawValue,
-        ]
-        object["code"] = message.code ?? NSNull()
-        var line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        line.append(0x0A)
+        let line = Array((Self.line(message) + "\n").utf8)
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
         guard fd >= 0 else { throw OutOfBandError("cannot open the outbox \(path)") }
         defer { close(fd) }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
         guard written == line.count else { throw OutOfBandError("cannot append to the outbox \(path)") }
+    }
+
+    /// The JSON object of a message, keys sorted, written by hand (`JSONSerialization` with sorted keys was 6% of an
+    /// enrollment completion's time under perf).
+    static func line(_ message: OutOfBandMessage) -> String {
+        var out = "{\"body\":"
+        JSONLogHandler.appendString(message.body, to: &out)
+        out += ",\"channel\":\"sms\",\"code\":"
+        if let code = message.code {
+            JSONLogHandler.appendString(code, to: &out)
+        } else {
+            out += "null"
+        }
+        out += ",\"kind\":"
+        JSONLogHandler.appendString(message.kind.rawValue, to: &out)
+        out += ",\"time\":"
+        JSONLogHandler.appendString(Timestamp.string(message.time, milliseconds: true), to: &out)
+        out += ",\"to\":"
+        JSONLogHandler.appendString(message.to, to: &out)
+        out += "}"
+        return out
     }
 }

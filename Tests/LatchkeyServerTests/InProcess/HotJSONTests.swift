@@ -26,4 +26,25 @@ import Testing
         let expected = try encoder.encode(["status": "ok"])
         #expect(Data(FixedJSONResponse.health.body.readableBytesView) == expected)
     }
+
+    /// An outbox line says what `JSONSerialization` said for it, for every kind of character and with or without a code.
+    @Test(arguments: ["Your Latchkey code is 123456", "quote\" back\\slash / line\nbreak\u{1}", "ünïcødé 🔑"])
+    func theOutboxLineMatchesJSONSerialization(_ text: String) throws {
+        for code in [nil, "123456"] as [String?] {
+            let message = OutOfBandMessage(
+                kind: code == nil ? .deviceAdded : .enrollmentCode, to: "+15555550100", code: code, body: text,
+                time: Date(timeIntervalSince1970: 1_800_000_000.123))
+            var object: [String: Any] = [
+                "time": Timestamp.string(message.time, milliseconds: true), "channel": "sms", "to": message.to,
+                "body": message.body, "kind": message.kind.rawValue,
+            ]
+            object["code"] = message.code ?? NSNull()
+            let expected = try JSONSerialization.jsonObject(
+                with: JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) as? NSDictionary
+            let line = OutboxSink.line(message)
+            let parsed = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? NSDictionary
+            #expect(parsed != nil && parsed == expected, "\(line)")
+            #expect(!line.contains("\n"))
+        }
+    }
 }
