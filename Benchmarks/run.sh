@@ -2,7 +2,8 @@
 # Latchkey beside its peers, in one run, on this machine: P1 issuance vs `openssl speed`, P2 enrollment completions vs
 # `cfssl serve`, P3 mutual-TLS full handshakes and P4 keep-alive requests vs nginx with `ssl_verify_client on`, P5
 # signed transfers vs P4; H keep-alive /v1/health vs nginx, I /v1/me vs /v1/health, A attestation verifications vs
-# `openssl speed`, R the revocation delay across two instances on PostgreSQL. Writes a Markdown table to stdout and
+# `openssl speed`, R the revocation delay across two instances on PostgreSQL, and the SQLite engines (sqlite-nio as
+# the store uses it, GRDB) on one file. Writes a Markdown table to stdout and
 # to Benchmarks/results/latest.md.
 #
 #   Benchmarks/run.sh [--runs N] [--seconds S] [--connections C]
@@ -27,6 +28,17 @@ swift build -c release --product latchkey-bench --scratch-path .build-release >&
 python3 Benchmarks/bench.py --latchkey .build-release/release/latchkey \
     --bench .build-release/release/latchkey-bench "$@"
 
+# The revocation delay across two instances on PostgreSQL (a private cluster, as the tests use), appended to the table.
+if database=$(scripts/start-test-postgres.sh 2>/dev/null); then
+    scratch="revocation_delay_$$"
+    psql "$database" -qc "CREATE DATABASE $scratch" >/dev/null
+    row=$(python3 Benchmarks/revocation_delay.py --latchkey .build-release/release/latchkey \
+        --database "${database%/*}/$scratch" --devices 20 --markdown)
+    psql "$database" -qc "DROP DATABASE $scratch" >/dev/null
+    echo "$row"
+    echo "$row" >> Benchmarks/results/latest.md
+fi
+
 # The candidate SQLite engine (GRDB, issue 17) beside Latchkey's own store, on one database file written by
 # `latchkey-bench store`, appended to the table. GRDB is built in a package of its own (Benchmarks/StoreEngines).
 if swift build -c release --package-path Benchmarks/StoreEngines >&2; then
@@ -42,15 +54,4 @@ if swift build -c release --package-path Benchmarks/StoreEngines >&2; then
         taskset -c 0 Benchmarks/StoreEngines/.build/release/store-engines "$engines_db" --seconds "$seconds"
     } | tee -a Benchmarks/results/latest.md
     rm -rf "$(dirname "$engines_db")"
-fi
-
-# The revocation delay across two instances on PostgreSQL (a private cluster, as the tests use), appended to the table.
-if database=$(scripts/start-test-postgres.sh 2>/dev/null); then
-    scratch="revocation_delay_$$"
-    psql "$database" -qc "CREATE DATABASE $scratch" >/dev/null
-    row=$(python3 Benchmarks/revocation_delay.py --latchkey .build-release/release/latchkey \
-        --database "${database%/*}/$scratch" --devices 20 --markdown)
-    psql "$database" -qc "DROP DATABASE $scratch" >/dev/null
-    echo "$row"
-    echo "$row" >> Benchmarks/results/latest.md
 fi
