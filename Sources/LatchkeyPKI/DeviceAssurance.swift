@@ -33,9 +33,7 @@ public enum DeviceAssurance: String, Sendable, CaseIterable, Codable {
 
     private static let encodedExtensions: [Certificate.Extension] = allCases.map { assurance in
         let oid = ObjectIdentifierEncoding.contents(assurance.policyOID)
-        let identifier = [0x06] + ObjectIdentifierEncoding.length(oid.count) + oid
-        let policyInformation = [0x30] + ObjectIdentifierEncoding.length(identifier.count) + identifier
-        let value = [0x30] + ObjectIdentifierEncoding.length(policyInformation.count) + policyInformation
+        let value = DERBytes.tlv(0x30, DERBytes.tlv(0x30, DERBytes.tlv(0x06, oid)))
         return Certificate.Extension(oid: certificatePoliciesOID, critical: false, value: value[...])
     }
 
@@ -61,12 +59,6 @@ enum ObjectIdentifierEncoding {
         out += base128(head)
         for arc in arcs.dropFirst(2) { out += base128(arc) }
         return out
-    }
-
-    static func length(_ n: Int) -> [UInt8] {
-        if n < 0x80 { return [UInt8(n)] }
-        if n < 0x100 { return [0x81, UInt8(n)] }
-        return [0x82, UInt8(n >> 8), UInt8(n & 0xFF)]
     }
 
     /// Decimal string + small integer.

@@ -1,5 +1,10 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import SwiftASN1
 import X509
 
@@ -55,8 +60,9 @@ struct DeviceCertificateTemplate: Sendable {
     func toBeSigned(
         serial: [UInt8], notBefore: Date, notAfter: Date, deviceID: String, userID: String,
         subjectPublicKeyInfo: [UInt8], subjectKeyIdentifier: ArraySlice<UInt8>, assurance: DeviceAssurance
-    ) -> [UInt8] {
-        let validity = DERBytes.tlv(0x30, DERBytes.time(notBefore) + DERBytes.time(min(notAfter, issuerNotAfter)))
+    ) throws -> [UInt8] {
+        let validity = DERBytes.tlv(
+            0x30, try DERBytes.time(notBefore) + DERBytes.time(min(notAfter, issuerNotAfter)))
         // Name: SEQUENCE { SET { SEQUENCE { commonName, UTF8String } } }
         let commonName = DERBytes.tlv(0x06, [0x55, 0x04, 0x03]) + DERBytes.tlv(0x0C, Array(deviceID.utf8))
         let subject = DERBytes.tlv(0x30, DERBytes.tlv(0x31, DERBytes.tlv(0x30, commonName)))
@@ -115,41 +121,22 @@ enum DERBytes {
         return out + contents
     }
 
-    /// X.509 Time of `date`, to the nearest second (as swift-certificates rounds): UTCTime from 1950 to 2049, GeneralizedTime otherwise (RFC 5280
-    /// 4.1.2.5).
-    static func time(_ date: Date) -> [UInt8] {
-        let seconds = Int64(date.timeIntervalSince1970.rounded())
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
-        let (year, month, day) = civil(fromDays: days)
-        var text = ""
-        func two(_ value: Int) { text += value < 10 ? "0\(value)" : "\(value)" }
-        let utc = (1950..<2050).contains(year)
-        if utc {
-            two(year % 100)
-        } else {
-            text += String(repeating: "0", count: max(0, 4 - String(year).count)) + String(year)
+    /// X.509 Time of `date`, to the nearest second (as swift-certificates rounds): UTCTime from 1950 to 2049,
+    /// GeneralizedTime otherwise (RFC 5280 4.1.2.5), encoded by SwiftASN1.
+    static func time(_ date: Date) throws -> [UInt8] {
+        var seconds = time_t(date.timeIntervalSince1970.rounded())
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let year = Int(parts.tm_year) + 1900
+        let (month, day) = (Int(parts.tm_mon) + 1, Int(parts.tm_mday))
+        let (hours, minutes, second) = (Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        if (1950..<2050).contains(year) {
+            return try serialized(
+                UTCTime(year: year, month: month, day: day, hours: hours, minutes: minutes, seconds: second))
         }
-        two(month)
-        two(day)
-        two(secondOfDay / 3600)
-        two(secondOfDay / 60 % 60)
-        two(secondOfDay % 60)
-        text += "Z"
-        return tlv(utc ? 0x17 : 0x18, Array(text.utf8))
-    }
-
-    /// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's civil_from_days).
-    static func civil(fromDays days: Int64) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (Int(year), Int(month), Int(day))
+        return try serialized(
+            GeneralizedTime(
+                year: year, month: month, day: day, hours: hours, minutes: minutes, seconds: second,
+                fractionalSeconds: 0))
     }
 }

@@ -94,7 +94,7 @@ public struct IssuancePolicy: Sendable {
         func whole(_ date: Date) -> Date { Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded()) }
         let notBefore = whole(now.addingTimeInterval(-backdate))
         let notAfter = whole(min(now.addingTimeInterval(lifetime), template.issuerNotAfter))
-        let toBeSigned = template.toBeSigned(
+        let toBeSigned = try template.toBeSigned(
             serial: Array(serialNumber.bytes), notBefore: notBefore, notAfter: notAfter, deviceID: deviceID,
             userID: userID, subjectPublicKeyInfo: spki, subjectKeyIdentifier: request.keyIdentifier.keyIdentifier,
             assurance: assurance)

@@ -14,9 +14,7 @@ public struct IssuedCertificate: Sendable {
     public let spkiSHA256: String
 
     public init(_ certificate: Certificate) throws {
-        var serializer = DER.Serializer()
-        try serializer.serialize(certificate)
-        self.der = serializer.serializedBytes
+        self.der = try DERBytes.serialized(certificate)
         self.serialHex = SerialNumberGenerator.hex(certificate.serialNumber)
         self.notValidBefore = certificate.notValidBefore
         self.notValidAfter = certificate.notValidAfter

@@ -107,8 +107,6 @@ public enum PEM {
 extension Certificate {
     /// The certificate as PEM text (fast path of ``PEM``).
     public func pemText() throws -> String {
-        var serializer = DER.Serializer()
-        try serializer.serialize(self)
-        return PEM.encode(serializer.serializedBytes, label: "CERTIFICATE")
+        PEM.encode(try DERBytes.serialized(self), label: "CERTIFICATE")
     }
 }

@@ -144,8 +144,10 @@ public final class SQLStore: LatchkeyStore {
     }
 
     /// Refusals (``StoreError``) pass; any other failure (disk full, connection lost, busy) is
-    /// `database_unavailable`, with only the error's type in the log.
-    private func unavailableOnFailure<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+    /// `database_unavailable`, with only the error's type in the log (unless `logged` is false).
+    private func unavailableOnFailure<R: Sendable>(logged: Bool = true, _ body: () async throws -> R) async throws
+        -> R
+    {
         do {
             return try await body()
         } catch let error as StoreError {
@@ -153,7 +155,10 @@ public final class SQLStore: LatchkeyStore {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            logger.error("database operation failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            if logged {
+                logger.error(
+                    "database operation failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            }
             throw StoreError(.databaseUnavailable, "the database is unavailable")
         }
     }
@@ -742,15 +747,7 @@ public final class SQLStore: LatchkeyStore {
                 query: Self.readRevocationVersion, readTimeout: readTimeout, onAnnouncement: onAnnouncement
             ) { readVersion in
                 // Not logged per read (ten a second while the database is away): the tracker logs once per outage.
-                try await body {
-                    do {
-                        return try await readVersion()
-                    } catch let error as StoreError {
-                        throw error
-                    } catch {
-                        throw StoreError(.databaseUnavailable, "the revocation version cannot be read")
-                    }
-                }
+                try await body { try await self.unavailableOnFailure(logged: false, readVersion) }
             }
         }
     }

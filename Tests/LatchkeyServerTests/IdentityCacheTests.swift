@@ -165,7 +165,7 @@ import Testing
         lock.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         lock.arguments = [
             "psql", database, "-q", "-c",
-            "BEGIN; LOCK TABLE revocation_head IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;",
+            "BEGIN; LOCK TABLE revocation_head IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;",
         ]
         lock.standardOutput = FileHandle.nullDevice
         try lock.run()
@@ -186,6 +186,10 @@ import Testing
         // A shutdown does not wait for the lock either.
         server.stop()
         #expect(lock.isRunning, "the server's shutdown waited for the lock")
+        // The lock is held far longer than the test needs (a loaded machine stays well inside it); end it now.
+        try TestDatabases.execute(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
+            on: database)
         lock.waitUntilExit()
     }
 

@@ -20,8 +20,6 @@ public actor RevocationTracker: Service {
     let readTimeout: Duration
     let logger: Logger
     private var version: Int64?
-    /// Whether a read succeeded since the last reconnection (which then resets the back-off).
-    private var wasCurrent = false
 
     public init(
         store: any LatchkeyStore, sessions: DeviceSessions, interval: Duration = .milliseconds(100),
@@ -44,7 +42,6 @@ public actor RevocationTracker: Service {
             }
             sessions.pollSucceeded(startedAt: startedAt, changed: version != nil && version != current)
             version = current
-            wasCurrent = true
         } catch {
             lost("the store cannot be read")
         }
@@ -74,11 +71,10 @@ public actor RevocationTracker: Service {
                     }
                 }
             } catch {
+                // Reconnections back off (up to 5 s) while the database stays away; memory is not used meanwhile.
+                retryDelay = version != nil ? interval : min(retryDelay * 2, .seconds(5))
                 if !Task.isShuttingDownGracefully && !Task.isCancelled { lost("revocation announcements were lost") }
             }
-            // Reconnections back off (up to 5 s) while the database stays away; memory is not used meanwhile.
-            retryDelay = wasCurrent ? interval : min(retryDelay * 2, .seconds(5))
-            wasCurrent = false
             try? await cancelWhenGracefulShutdown { [retryDelay] in try await Task.sleep(for: retryDelay) }
         }
         sessions.stopTracking()
