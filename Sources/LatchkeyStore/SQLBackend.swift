@@ -34,25 +34,3 @@ protocol SQLBackend: Sendable {
     ) async throws
     func close() async throws
 }
-
-/// A first-come, first-served async mutex, used where one connection must serve one session at a time.
-actor AsyncGate {
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func enter() async {
-        if !busy {
-            busy = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func leave() {
-        if waiters.isEmpty {
-            busy = false
-        } else {
-            waiters.removeFirst().resume()
-        }
-    }
-}

@@ -1,29 +1,27 @@
 import Foundation
+import GRDB
 import Logging
+import NIOCore
 import NIOPosix
 import SQLKit
-import SQLiteKit
-import SQLiteNIO
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// The embedded default: one SQLite file in WAL mode with durable commits (`synchronous=FULL`).
+/// The embedded default: one SQLite file in WAL mode with durable commits (`synchronous=FULL`), through GRDB.
 ///
-/// One writer connection serves every write session in turn (an ``AsyncGate``): SQLite allows one writer at a time
-/// anyway. A second, read-only connection serves reads: in WAL mode a reader never waits for a writer (a backup, a
-/// long `audit verify`, another process's transaction), so read-only requests keep being answered. Each connection
-/// has a thread of its own, so waiting for another process's write lock never starves other work.
+/// One writer connection serves every write session in turn: SQLite allows one writer at a time anyway. Reads go to
+/// reader connections of their own (one per core): in WAL mode a reader never waits for a writer (a backup, a long
+/// `audit verify`, another process's transaction), so read-only requests keep being answered while a write commits.
+///
+/// Statements run on the caller's thread with prepared statements kept per connection (``GRDBSQLDatabase``); only
+/// `BEGIN IMMEDIATE` (which may wait for another process's write lock) and `COMMIT` (which waits for the disk) run
+/// on a thread of the backend's own, so waiting for either never starves other work.
 final class SQLiteBackend: SQLBackend {
-    private let threadPool: NIOThreadPool
-    private let connection: SQLiteConnection
-    private let database: any SQLDatabase
-    private let gate = AsyncGate()
-    private let readerPool: NIOThreadPool
-    private let reader: SQLiteConnection
-    private let readerDatabase: any SQLDatabase
-    private let readerGate = AsyncGate()
+    private let blockingPool: NIOThreadPool
+    private let writer: ResourcePool<GRDBSQLDatabase>
+    private let readers: ResourcePool<GRDBSQLDatabase>
 
     let beginTransactionSQL = "BEGIN IMMEDIATE"
     let beginReadTransactionSQL = "BEGIN DEFERRED"
@@ -33,101 +31,83 @@ final class SQLiteBackend: SQLBackend {
     /// One writer: transactions that arrive while another commits share the next commit (one fsync).
     let groupCommit: GroupCommit?
 
+    /// How long a statement waits for another process's lock before failing.
+    static let busyTimeout: TimeInterval = 10
+
     init(path: String, logger: Logger) async throws {
         // The database holds password and code hashes: create it readable by its owner only.
         let fd = open(path, O_RDWR | O_CREAT, 0o600)
         if fd >= 0 { Glibc.close(fd) }
-        let threadPool = NIOThreadPool(numberOfThreads: 1)
-        threadPool.start()
-        self.threadPool = threadPool
+        let blockingPool = NIOThreadPool(numberOfThreads: 1)
+        blockingPool.start()
+        self.blockingPool = blockingPool
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+
+        var writerConfiguration = Self.configuration(label: "latchkey.sqlite.writer")
+        writerConfiguration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode=WAL")
+            try db.execute(sql: "PRAGMA synchronous=FULL")
+        }
+        let writerConnection: DatabaseQueue
         do {
-            connection = try await SQLiteConnection.open(
-                storage: .file(path: path), threadPool: threadPool, logger: logger,
-                on: MultiThreadedEventLoopGroup.singleton.any())
+            writerConnection = try DatabaseQueue(path: path, configuration: writerConfiguration)
         } catch {
-            try? await threadPool.shutdownGracefully()
+            try? await blockingPool.shutdownGracefully()
             throw StoreError(.databaseUnavailable, "cannot open the SQLite database at \(path)")
         }
-        database = connection.sql(queryLogLevel: nil)
-        let writer = database
-        let gate = self.gate
-        groupCommit = GroupCommit(begin: "BEGIN IMMEDIATE") { body in
-            await gate.enter()
-            do {
-                try await body(writer)
-                await gate.leave()
-            } catch {
-                await gate.leave()
-                throw error
-            }
-        }
+        let writerDatabase = GRDBSQLDatabase(
+            connection: writerConnection, blockingStatements: ["BEGIN IMMEDIATE", "COMMIT"],
+            blockingPool: blockingPool, logger: logger, eventLoop: eventLoop)
+        let writer = ResourcePool([writerDatabase])
+        self.writer = writer
+
+        var readerDatabases: [GRDBSQLDatabase] = []
         do {
-            for pragma in [
-                "PRAGMA busy_timeout=10000", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                "PRAGMA foreign_keys=ON",
-            ] {
-                try await database.raw(SQLQueryString(pragma)).run()
+            for index in 0..<max(2, min(8, System.coreCount)) {
+                var readerConfiguration = Self.configuration(label: "latchkey.sqlite.reader.\(index)")
+                readerConfiguration.prepareDatabase { db in try db.execute(sql: "PRAGMA query_only=1") }
+                let connection = try DatabaseQueue(path: path, configuration: readerConfiguration)
+                readerDatabases.append(
+                    GRDBSQLDatabase(
+                        connection: connection, blockingStatements: [], blockingPool: nil, logger: logger,
+                        eventLoop: eventLoop))
             }
         } catch {
-            try? await connection.close()
-            try? await threadPool.shutdownGracefully()
-            throw StoreError(.databaseUnavailable, "cannot configure the SQLite database at \(path)")
-        }
-        let readerPool = NIOThreadPool(numberOfThreads: 1)
-        readerPool.start()
-        self.readerPool = readerPool
-        do {
-            reader = try await SQLiteConnection.open(
-                storage: .file(path: path), threadPool: readerPool, logger: logger,
-                on: MultiThreadedEventLoopGroup.singleton.any())
-        } catch {
-            try? await connection.close()
-            try? await threadPool.shutdownGracefully()
-            try? await readerPool.shutdownGracefully()
+            for reader in readerDatabases { try? reader.connection.close() }
+            try? writerConnection.close()
+            try? await blockingPool.shutdownGracefully()
             throw StoreError(.databaseUnavailable, "cannot open a reader on the SQLite database at \(path)")
         }
-        readerDatabase = reader.sql(queryLogLevel: nil)
-        do {
-            for pragma in ["PRAGMA busy_timeout=10000", "PRAGMA query_only=1"] {
-                try await readerDatabase.raw(SQLQueryString(pragma)).run()
-            }
-        } catch {
-            try? await reader.close()
-            try? await connection.close()
-            try? await threadPool.shutdownGracefully()
-            try? await readerPool.shutdownGracefully()
-            throw StoreError(.databaseUnavailable, "cannot configure a reader on the SQLite database at \(path)")
+        readers = ResourcePool(readerDatabases)
+
+        groupCommit = GroupCommit(begin: "BEGIN IMMEDIATE") { body in
+            try await writer.withResource { try await body($0) }
         }
+    }
+
+    /// A connection's settings: foreign keys on, the busy timeout, and transactions that span several statements
+    /// (the store issues `BEGIN` and `COMMIT` itself).
+    private static func configuration(label: String) -> Configuration {
+        var configuration = Configuration()
+        configuration.label = label
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.allowsUnsafeTransactions = true
+        return configuration
     }
 
     func withReadSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws
         -> R
     {
-        await readerGate.enter()
-        do {
-            let result = try await body(readerDatabase)
-            await readerGate.leave()
-            return result
-        } catch {
-            await readerGate.leave()
-            throw error
-        }
+        try await readers.withResource { try await body($0) }
     }
 
     func withSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R {
-        await gate.enter()
-        do {
-            let result = try await body(database)
-            await gate.leave()
-            return result
-        } catch {
-            await gate.leave()
-            throw error
-        }
+        try await writer.withResource { try await body($0) }
     }
 
-    /// Reads on the reader connection; nothing is ever announced. A read that hangs (another process holding a lock
-    /// longer than `busy_timeout`) fails after it, so `readTimeout` is not needed here.
+    /// Reads on a reader connection; nothing is ever announced. A read that hangs (another process holding a lock
+    /// longer than the busy timeout) fails after it, so `readTimeout` is not needed here.
     func followRevocations(
         query: @escaping @Sendable (any SQLDatabase) async throws -> Int64,
         readTimeout: Duration,
@@ -138,11 +118,8 @@ final class SQLiteBackend: SQLBackend {
     }
 
     func close() async throws {
-        await readerGate.enter()
-        try await reader.close()
-        try await readerPool.shutdownGracefully()
-        await gate.enter()
-        try await connection.close()
-        try await threadPool.shutdownGracefully()
+        for reader in await readers.drain() { try reader.connection.close() }
+        for connection in await writer.drain() { try connection.connection.close() }
+        try await blockingPool.shutdownGracefully()
     }
 }
