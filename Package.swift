@@ -198,6 +198,10 @@ let package = Package(
             dependencies: [
                 "LatchkeyStore", "LatchkeyTestSupport", "LatchkeyStoreProbe",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
         .testTarget(
             name: "LatchkeyServerTests",

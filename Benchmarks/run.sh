@@ -2,9 +2,9 @@
 # Latchkey beside its peers, in one run, on this machine: P1 issuance vs `openssl speed`, P2 enrollment completions vs
 # `cfssl serve`, P3 mutual-TLS full handshakes and P4 keep-alive requests vs nginx with `ssl_verify_client on`, P5
 # signed transfers vs P4; H keep-alive /v1/health vs nginx, I /v1/me vs /v1/health, A attestation verifications vs
-# `openssl speed`, R the revocation delay across two instances on PostgreSQL, and the SQLite engines (sqlite-nio as
-# the store uses it, GRDB) on one file. Writes a Markdown table to stdout and
-# to Benchmarks/results/latest.md.
+# `openssl speed`, R the revocation delay across two instances on PostgreSQL, and the SQLite engines (the store's own
+# path, GRDB through SQLKit; sqlite-nio, its engine before issue 17; GRDB alone) on one file. Writes a Markdown table to
+# stdout and to Benchmarks/results/latest.md.
 #
 #   Benchmarks/run.sh [--runs N] [--seconds S] [--connections C]
 #
@@ -39,8 +39,8 @@ if database=$(scripts/start-test-postgres.sh 2>/dev/null); then
     echo "$row" >> Benchmarks/results/latest.md
 fi
 
-# The candidate SQLite engine (GRDB, issue 17) beside Latchkey's own store, on one database file written by
-# `latchkey-bench store`, appended to the table. GRDB is built in a package of its own (Benchmarks/StoreEngines).
+# The SQLite engines measured for issue 17 (sqlite-nio, GRDB alone) beside Latchkey's own store, on one database file
+# written by `latchkey-bench store`, appended to the table; built in a package of their own (Benchmarks/StoreEngines).
 if swift build -c release --package-path Benchmarks/StoreEngines >&2; then
     engines_db="$(mktemp -d)/engines.sqlite"
     seconds=$(python3 -c 'import sys; a=sys.argv[1:]; print(a[a.index("--seconds")+1] if "--seconds" in a else 3)' "$@")
@@ -49,7 +49,7 @@ if swift build -c release --package-path Benchmarks/StoreEngines >&2; then
         echo "Store engines on one SQLite file (\`latchkey-bench store --sqlite-path F --seconds $seconds\`, then \`Benchmarks/StoreEngines: store-engines F --seconds $seconds\`), load generator on CPU 0:"
         echo
         taskset -c 0 .build-release/release/latchkey-bench store --sqlite-path "$engines_db" --seconds "$seconds" \
-            | sed 's/^| SQLite |/| Latchkey SQLStore (sqlite-nio), 8 tasks |/'
+            | sed 's/^| SQLite |/| Latchkey SQLStore (GRDB through SQLKit), 8 tasks |/'
         echo
         taskset -c 0 Benchmarks/StoreEngines/.build/release/store-engines "$engines_db" --seconds "$seconds"
     } | tee -a Benchmarks/results/latest.md

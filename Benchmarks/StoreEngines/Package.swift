@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
-// The candidate SQLite engine of issue 17, measured beside Latchkey's own store on the same database file. A package
-// of its own: GRDB is not a dependency of Latchkey (see README.md here).
+// The SQLite engines of issue 17 (sqlite-nio, Latchkey's engine before it, and GRDB on its own), measured beside
+// Latchkey's own store on the same database file. A package of its own, so sqlite-nio is not a dependency of Latchkey.
 import PackageDescription
 
 let package = Package(

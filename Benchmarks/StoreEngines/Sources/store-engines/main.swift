@@ -146,7 +146,7 @@ try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirecto
 defer { try? FileManager.default.removeItem(atPath: scratch) }
 for sync in ["FULL", "OFF"] {
     let nio = try await WriteTransactions.sqliteNIO(path: scratch + "/nio-\(sync).sqlite", sync: sync, seconds: seconds)
-    print(String(format: "| sqlite-nio 1.13 + SQLKit (as SQLStore) | a hop per statement | %@ | %.0f |", sync, nio))
+    print(String(format: "| sqlite-nio 1.13 + SQLKit (SQLStore before issue 17) | a hop per statement | %@ | %.0f |", sync, nio))
     let grdb = try await WriteTransactions.grdb(path: scratch + "/grdb-\(sync).sqlite", sync: sync, seconds: seconds)
     print(String(format: "| GRDB 7.10 | `write` closure, cached statements | %@ | %.0f |", sync, grdb))
 }
