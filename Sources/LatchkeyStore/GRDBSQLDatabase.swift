@@ -41,6 +41,14 @@ struct GRDBSQLDatabase: SQLDatabase {
         }
     }
 
+    /// Rolls back a transaction still open on the connection, if any (see ``SQLiteBackend``); never throws: a
+    /// connection that cannot roll back fails its next `BEGIN` instead.
+    func abandonOpenTransaction() {
+        connection.inDatabase { db in
+            if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+        }
+    }
+
     /// Prepares (or reuses) the statement and steps it to the end, handing each row to `onRow`.
     private static func run(
         _ sql: String, _ arguments: StatementArguments, on connection: DatabaseQueue,

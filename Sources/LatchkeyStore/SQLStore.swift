@@ -34,9 +34,13 @@ public final class SQLStore: LatchkeyStore {
         let store = SQLStore(backend: backend, auditKey: auditKey, logger: logger)
         do {
             try await store.migrate()
-        } catch {
+        } catch let error as StoreError {
             try? await backend.close()
             throw error
+        } catch {
+            try? await backend.close()
+            throw StoreError(
+                .databaseUnavailable, "the database could not be migrated (\(FailureCause.describe(error)))")
         }
         return store
     }
@@ -156,8 +160,7 @@ public final class SQLStore: LatchkeyStore {
             throw CancellationError()
         } catch {
             if logged {
-                logger.error(
-                    "database operation failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                logger.error("database operation failed", metadata: ["error": "\(FailureCause.describe(error))"])
             }
             throw StoreError(.databaseUnavailable, "the database is unavailable")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SQLKit
@@ -12,8 +13,10 @@ import SQLKit
 /// The embedded default: one SQLite file in WAL mode with durable commits (`synchronous=FULL`), through GRDB.
 ///
 /// One writer connection serves every write session in turn: SQLite allows one writer at a time anyway. Reads go to
-/// reader connections of their own (one per core): in WAL mode a reader never waits for a writer (a backup, a long
-/// `audit verify`, another process's transaction), so read-only requests keep being answered while a write commits.
+/// reader connections of their own: in WAL mode a reader never waits for a writer (a backup, a long `audit verify`,
+/// another process's transaction), so read-only requests keep being answered while a write commits. There is one
+/// reader per core but one, so reads (which run on the caller's thread, and a long one scans) never occupy every
+/// thread of Swift's cooperative pool.
 ///
 /// Statements run on the caller's thread with prepared statements kept per connection (``GRDBSQLDatabase``); only
 /// `BEGIN IMMEDIATE` (which may wait for another process's write lock) and `COMMIT` (which waits for the disk) run
@@ -22,6 +25,7 @@ final class SQLiteBackend: SQLBackend {
     private let blockingPool: NIOThreadPool
     private let writer: ResourcePool<GRDBSQLDatabase>
     private let readers: ResourcePool<GRDBSQLDatabase>
+    private let closed = NIOLockedValueBox(false)
 
     let beginTransactionSQL = "BEGIN IMMEDIATE"
     let beginReadTransactionSQL = "BEGIN DEFERRED"
@@ -45,15 +49,32 @@ final class SQLiteBackend: SQLBackend {
 
         var writerConfiguration = Self.configuration(label: "latchkey.sqlite.writer")
         writerConfiguration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode=WAL")
+            // Without WAL, readers would wait for the writer and COMMIT for readers: refuse rather than degrade.
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode=WAL")
+            guard mode?.lowercased() == "wal" else {
+                throw StoreError(
+                    .databaseUnavailable, "the SQLite database cannot use WAL mode (journal mode \(mode ?? "unknown"))")
+            }
             try db.execute(sql: "PRAGMA synchronous=FULL")
         }
         let writerConnection: DatabaseQueue
         do {
             writerConnection = try DatabaseQueue(path: path, configuration: writerConfiguration)
+        } catch let error as StoreError {
+            try? await blockingPool.shutdownGracefully()
+            throw error
         } catch {
             try? await blockingPool.shutdownGracefully()
-            throw StoreError(.databaseUnavailable, "cannot open the SQLite database at \(path)")
+            throw StoreError(
+                .databaseUnavailable,
+                "cannot open the SQLite database at \(path) (\(FailureCause.describe(error)))")
+        }
+        do {
+            try Self.checkVersion(of: writerConnection)
+        } catch {
+            try? writerConnection.close()
+            try? await blockingPool.shutdownGracefully()
+            throw error
         }
         let writerDatabase = GRDBSQLDatabase(
             connection: writerConnection, blockingStatements: ["BEGIN IMMEDIATE", "COMMIT"],
@@ -63,7 +84,7 @@ final class SQLiteBackend: SQLBackend {
 
         var readerDatabases: [GRDBSQLDatabase] = []
         do {
-            for index in 0..<max(2, min(8, System.coreCount)) {
+            for index in 0..<max(1, min(7, System.coreCount - 1)) {
                 var readerConfiguration = Self.configuration(label: "latchkey.sqlite.reader.\(index)")
                 readerConfiguration.prepareDatabase { db in try db.execute(sql: "PRAGMA query_only=1") }
                 let connection = try DatabaseQueue(path: path, configuration: readerConfiguration)
@@ -81,15 +102,35 @@ final class SQLiteBackend: SQLBackend {
         readers = ResourcePool(readerDatabases)
 
         groupCommit = GroupCommit(begin: "BEGIN IMMEDIATE") { body in
-            try await writer.withResource { try await body($0) }
+            try await writer.withResource { try await Self.closingTransactions(on: $0, body) }
+        }
+    }
+
+    /// The oldest SQLite the store's queries run on: `RETURNING` came with 3.35.0, its fixes with 3.35.5.
+    static let minimumVersion = [3, 35, 5]
+
+    /// Refuses a system SQLite too old for the store's queries, with a message that says so.
+    private static func checkVersion(of connection: DatabaseQueue) throws {
+        let version: String
+        do {
+            version = try connection.inDatabase { try String.fetchOne($0, sql: "SELECT sqlite_version()") } ?? ""
+        } catch {
+            throw StoreError(.databaseUnavailable, "cannot read the SQLite version (\(FailureCause.describe(error)))")
+        }
+        let parts = version.split(separator: ".").map { Int($0) ?? 0 }
+        guard parts.lexicographicallyPrecedes(minimumVersion) == false else {
+            throw StoreError(
+                .databaseUnavailable,
+                "the system SQLite is \(version); Latchkey needs \(minimumVersion.map(String.init).joined(separator: ".")) or newer")
         }
     }
 
     /// A connection's settings: foreign keys on, the busy timeout, and transactions that span several statements
-    /// (the store issues `BEGIN` and `COMMIT` itself).
-    private static func configuration(label: String) -> Configuration {
+    /// (the store issues `BEGIN` and `COMMIT` itself). A failed statement's error names its SQL, never its values.
+    static func configuration(label: String) -> Configuration {
         var configuration = Configuration()
         configuration.label = label
+        configuration.publicStatementArguments = false
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(busyTimeout)
         configuration.allowsUnsafeTransactions = true
@@ -103,7 +144,23 @@ final class SQLiteBackend: SQLBackend {
     }
 
     func withSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R {
-        try await writer.withResource { try await body($0) }
+        try await writer.withResource { try await Self.closingTransactions(on: $0, body) }
+    }
+
+    /// Runs a write session and, whatever happened in it, leaves the writer outside any transaction: a session that
+    /// could neither commit nor roll back (an I/O error) must not hand the next one an open transaction and the write
+    /// lock.
+    private static func closingTransactions<R: Sendable>(
+        on db: GRDBSQLDatabase, _ body: (any SQLDatabase) async throws -> R
+    ) async throws -> R {
+        do {
+            let result = try await body(db)
+            db.abandonOpenTransaction()
+            return result
+        } catch {
+            db.abandonOpenTransaction()
+            throw error
+        }
     }
 
     /// Reads on a reader connection; nothing is ever announced. A read that hangs (another process holding a lock
@@ -117,9 +174,16 @@ final class SQLiteBackend: SQLBackend {
         try await body { try await self.withReadSession(query) }
     }
 
+    /// Closes every connection once no session uses it, then the backend's thread; a second call does nothing.
+    /// Every connection is closed even if one fails to; the first failure is thrown.
     func close() async throws {
-        for reader in await readers.drain() { try reader.connection.close() }
-        for connection in await writer.drain() { try connection.connection.close() }
-        try await blockingPool.shutdownGracefully()
+        var failure: (any Error)?
+        for database in await readers.drain() + writer.drain() {
+            do { try database.connection.close() } catch { failure = failure ?? error }
+        }
+        if closed.withLockedValue({ closed in defer { closed = true }; return !closed }) {
+            do { try await blockingPool.shutdownGracefully() } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import NIOConcurrencyHelpers
@@ -96,5 +97,62 @@ import Testing
         #expect(inUse.withLockedValue { $0.most } == 2)
         #expect(Set(await pool.drain()) == [0, 1])
         await #expect(throws: ResourcePoolClosed.self) { try await pool.withResource { _ in 0 } }
+    }
+
+    /// A fresh file in a directory of its own.
+    private static func scratchFile() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sqlite-engine-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("test.sqlite").path
+    }
+
+    @Test func aFailedStatementsErrorNamesNoValue() async throws {
+        let connection = try DatabaseQueue(
+            path: try Self.scratchFile(), configuration: SQLiteBackend.configuration(label: "test"))
+        let db = GRDBSQLDatabase(
+            connection: connection, blockingStatements: [], blockingPool: nil, logger: .init(label: "test"),
+            eventLoop: MultiThreadedEventLoopGroup.singleton.any())
+        try await db.raw("CREATE TABLE secrets (value TEXT CHECK (length(value) < 3))").run()
+        let secret = "hunter2-\(UUID())"
+        do {
+            try await db.raw("INSERT INTO secrets (value) VALUES (\(bind: secret))").run()
+            Issue.record("the CHECK constraint did not fail")
+        } catch {
+            #expect(!String(describing: error).contains(secret))
+            #expect(!String(reflecting: error).contains(secret))
+            #expect(!FailureCause.describe(error).contains(secret))
+            #expect(FailureCause.describe(error).hasPrefix("SQLite 275"), "\(FailureCause.describe(error))")
+        }
+    }
+
+    @Test func aSessionThatLeavesATransactionOpenDoesNotPassItOn() async throws {
+        let backend = try await SQLiteBackend(path: try Self.scratchFile(), logger: .init(label: "test"))
+        try await backend.withSession { db in try await db.raw("BEGIN IMMEDIATE").run() }
+        try await backend.withSession { db in
+            try await db.raw("BEGIN IMMEDIATE").run()
+            try await db.raw("CREATE TABLE t (x BIGINT)").run()
+            try await db.raw("COMMIT").run()
+        }
+        let count = try await backend.withReadSession { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 't'").first()?
+                .decode(column: "n", as: Int64.self)
+        }
+        #expect(count == 1)
+        try await backend.close()
+        try await backend.close()
+    }
+
+    @Test func aFileThatIsNotADatabaseIsRefusedWithSQLitesReason() async throws {
+        let path = try Self.scratchFile()
+        let garbage = "not a database, and not a secret either \(UUID())"
+        try Data(String(repeating: garbage, count: 200).utf8).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try await SQLStore.open(try DatabaseURL("sqlite:" + path), auditKey: .init(size: .bits256))
+            Issue.record("a garbage file was opened as a database")
+        } catch let error as StoreError {
+            #expect(error.code == .databaseUnavailable)
+            #expect(error.message.contains("SQLite 26"), "\(error.message)")
+            #expect(!error.message.contains(garbage))
+        }
     }
 }
