@@ -14,6 +14,9 @@ public struct AcceptedCSR: Sendable {
     /// RFC 5280 §4.2.1.2 method 1 (SHA-1 of the subjectPublicKey bits), taken from the CSR's own bytes: deriving it
     /// from `publicKey` converts the key to affine coordinates again, a modular inversion per issuance.
     public let keyIdentifier: SubjectKeyIdentifier
+    /// The key's SubjectPublicKeyInfo DER, byte for byte what swift-certificates writes for `publicKey`; for EC keys
+    /// taken from the CSR's own point (serializing `publicKey` would convert it to affine coordinates again).
+    public let subjectPublicKeyInfo: [UInt8]
     /// The CSR's DER as received: an App Attest attestation binds its SHA-256 (SPEC §6).
     public let der: [UInt8]
 }
@@ -72,13 +75,36 @@ public enum CSRIntake {
                 "the CSR's signature does not verify with its own public key (no proof of possession of the private key)"
             )
         }
+        let bits = subjectPublicKeyBits(ofCSR: root)
         let keyIdentifier =
-            subjectPublicKeyBits(ofCSR: root).map {
-                SubjectKeyIdentifier(keyIdentifier: ArraySlice(Insecure.SHA1.hash(data: $0)))
-            }
+            bits.map { SubjectKeyIdentifier(keyIdentifier: ArraySlice(Insecure.SHA1.hash(data: $0))) }
             ?? SubjectKeyIdentifier(hash: csr.publicKey)
         return AcceptedCSR(
-            publicKey: csr.publicKey, keyDescription: keyDescription, keyIdentifier: keyIdentifier, der: der)
+            publicKey: csr.publicKey, keyDescription: keyDescription, keyIdentifier: keyIdentifier,
+            subjectPublicKeyInfo: subjectPublicKeyInfo(csr.publicKey, keyDescription: keyDescription, bits: bits),
+            der: der)
+    }
+
+    /// The SubjectPublicKeyInfo of a named-curve EC key up to its point, as swift-certificates writes it.
+    private static let ecPrefixes: [String: (prefix: [UInt8], pointLength: Int)] = {
+        func prefix(_ key: Certificate.PublicKey, pointLength: Int) -> (prefix: [UInt8], pointLength: Int) {
+            (Array(SPKIPin.subjectPublicKeyInfoDER(key).dropLast(pointLength)), pointLength)
+        }
+        return [
+            "EC P-256": prefix(Certificate.PublicKey(P256.Signing.PrivateKey().publicKey), pointLength: 65),
+            "EC P-384": prefix(Certificate.PublicKey(P384.Signing.PrivateKey().publicKey), pointLength: 97),
+        ]
+    }()
+
+    /// An EC key's SPKI from the CSR's uncompressed point (already checked on the curve, coordinates reduced, by the
+    /// parse), which is the point swift-crypto would write; any other key is serialized.
+    static func subjectPublicKeyInfo(
+        _ key: Certificate.PublicKey, keyDescription: String, bits: ArraySlice<UInt8>?
+    ) -> [UInt8] {
+        if let bits, let ec = ecPrefixes[keyDescription], bits.count == ec.pointLength, bits.first == 0x04 {
+            return ec.prefix + bits
+        }
+        return SPKIPin.subjectPublicKeyInfoDER(key)
     }
 
     /// The value of the subjectPublicKey BIT STRING of a parsed CSR (without the unused-bits byte), or nil.

@@ -89,7 +89,7 @@ public struct IssuancePolicy: Sendable {
         }
         try Self.checkIdentifier(deviceID, what: "device id")
         try Self.checkIdentifier(userID, what: "user id")
-        let spki = SPKIPin.subjectPublicKeyInfoDER(request.publicKey)
+        let spki = request.subjectPublicKeyInfo
         // To the nearest whole second, as X.509 Time holds it (and as swift-certificates encodes a Date).
         func whole(_ date: Date) -> Date { Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded()) }
         let notBefore = whole(now.addingTimeInterval(-backdate))

@@ -111,4 +111,21 @@ import X509
             #expect(accepted.keyIdentifier == SubjectKeyIdentifier(hash: accepted.publicKey), "\(newkey)")
         }
     }
+
+    /// The SubjectPublicKeyInfo taken from a CSR's own point equals swift-certificates' serialization of the parsed
+    /// key, for EC and RSA requests made by openssl and by swift-certificates.
+    @Test func theCSRSubjectPublicKeyInfoMatchesTheSerializedKey() throws {
+        var pems: [String] = []
+        for newkey in [
+            ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"], ["-newkey", "rsa:2048"],
+        ] {
+            pems.append(try OpenSSL.makeCSR(newkey: newkey, keyPath: try Shell.temporaryDirectory("spki") + "/k.pem"))
+        }
+        pems.append(try makeCSR())
+        for pem in pems {
+            let accepted = try CSRIntake.accept(pem: pem)
+            #expect(accepted.subjectPublicKeyInfo == SPKIPin.subjectPublicKeyInfoDER(accepted.publicKey), "\(pem)")
+        }
+    }
 }
