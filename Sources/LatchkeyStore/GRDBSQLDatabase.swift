@@ -32,7 +32,12 @@ struct GRDBSQLDatabase: SQLDatabase {
 
     func execute(sql query: any SQLKit.SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         let (sql, binds) = serialize(query)
-        let arguments = try StatementArguments(binds.map { try Self.databaseValue($0) })
+        // GRDB's initializer over optional existentials maps with a closure; the one over `DatabaseValue`s maps with a
+        // key path, which unspecialized code applies through the runtime (3% of a signed transfer under perf).
+        let arguments =
+            binds.isEmpty
+            ? StatementArguments()
+            : StatementArguments(try binds.map { try Self.databaseValue($0) as (any DatabaseValueConvertible)? })
         if let blockingPool, binds.isEmpty, blockingStatements.contains(sql) {
             let connection = self.connection
             try await blockingPool.runIfActive { try Self.run(sql, arguments, on: connection, onRow) }
@@ -118,6 +123,12 @@ struct GRDBRow: SQLRow {
 
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
         let value = try value(column)
+        // The store's column types, compared by metadata: a cast to `any ColumnDecodable.Type` looks the conformance
+        // up at run time on every call (3% of a lookup under perf). The types are identical, so the bit casts are too.
+        if D.self == String.self { return unsafeBitCast(try String.decode(value, column: column), to: D.self) }
+        if D.self == Int64.self { return unsafeBitCast(try Int64.decode(value, column: column), to: D.self) }
+        if D.self == String?.self { return unsafeBitCast(try String?.decode(value, column: column), to: D.self) }
+        if D.self == Int64?.self { return unsafeBitCast(try Int64?.decode(value, column: column), to: D.self) }
         guard let decodable = D.self as? any ColumnDecodable.Type,
             let decoded = try decodable.decode(value, column: column) as? D
         else {
