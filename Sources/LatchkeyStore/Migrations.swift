@@ -130,6 +130,14 @@ enum Migrations {
                 "CREATE INDEX consumed_nonces_expires ON consumed_nonces (expires_at)",
             ]
         ),
+        (
+            8,
+            [
+                // The CRL (`GET /v1/crl`, no login) reads revoked certificates only: without this index every request
+                // scanned every certificate ever issued.
+                "CREATE INDEX certificates_revoked ON certificates (revoked_at) WHERE revoked_at IS NOT NULL",
+            ]
+        ),
     ]
 
     static var latestVersion: Int64 { all.last?.version ?? 0 }

@@ -155,4 +155,22 @@ import Testing
             #expect(!error.message.contains(garbage))
         }
     }
+
+    /// The CRL's query reads the revoked certificates through their partial index, not every certificate issued.
+    @Test func theCRLQueryUsesTheRevokedIndex() async throws {
+        let path = try Self.scratchFile()
+        let store = try await SQLStore.open(try DatabaseURL("sqlite:" + path), auditKey: .init(size: .bits256))
+        _ = try await store.revokedCertificates(now: Date())
+        try await store.close()
+        let plan = try await DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    EXPLAIN QUERY PLAN SELECT serial, revoked_at FROM certificates
+                    WHERE revoked_at IS NOT NULL AND not_after > 0 ORDER BY revoked_at, serial
+                    """
+            ).map { $0["detail"] as String? ?? "" }
+        }
+        #expect(plan.contains { $0.contains("certificates_revoked") }, "\(plan)")
+    }
 }
