@@ -74,6 +74,15 @@ public final class SQLStore: LatchkeyStore {
                 for migration in Migrations.all where migration.version > current {
                     try await db.raw(SQLQueryString(begin)).run()
                     do {
+                        // Another process may have applied it meanwhile (SQLite has no migration lock; the write
+                        // transaction orders the two): skip what the database already has.
+                        let applied =
+                            try await db.raw("SELECT MAX(version) AS version FROM latchkey_migrations").first()?
+                            .decode(column: "version", as: Int64?.self) ?? 0
+                        if applied >= migration.version {
+                            try await db.raw("COMMIT").run()
+                            continue
+                        }
                         for statement in migration.statements { try await db.raw(SQLQueryString(statement)).run() }
                         if migration.version == AuditChain.keyedFromMigration {
                             try await Self.anchorLegacyEvents(db, key: key)

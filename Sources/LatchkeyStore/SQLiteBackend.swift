@@ -15,8 +15,8 @@ import SQLKit
 /// One writer connection serves every write session in turn: SQLite allows one writer at a time anyway. Reads go to
 /// reader connections of their own: in WAL mode a reader never waits for a writer (a backup, a long `audit verify`,
 /// another process's transaction), so read-only requests keep being answered while a write commits. There is one
-/// reader per core but one, so reads (which run on the caller's thread, and a long one scans) never occupy every
-/// thread of Swift's cooperative pool.
+/// reader per core but one (one on a single core): reads run on the caller's thread, and a long one (an audit export)
+/// leaves the other cooperative threads free.
 ///
 /// Statements run on the caller's thread with prepared statements kept per connection (``GRDBSQLDatabase``); only
 /// `BEGIN IMMEDIATE` (which may wait for another process's write lock) and `COMMIT` (which waits for the disk) run
@@ -49,12 +49,7 @@ final class SQLiteBackend: SQLBackend {
 
         var writerConfiguration = Self.configuration(label: "latchkey.sqlite.writer")
         writerConfiguration.prepareDatabase { db in
-            // Without WAL, readers would wait for the writer and COMMIT for readers: refuse rather than degrade.
-            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode=WAL")
-            guard mode?.lowercased() == "wal" else {
-                throw StoreError(
-                    .databaseUnavailable, "the SQLite database cannot use WAL mode (journal mode \(mode ?? "unknown"))")
-            }
+            try Self.useWAL(db)
             try db.execute(sql: "PRAGMA synchronous=FULL")
         }
         let writerConnection: DatabaseQueue
@@ -97,12 +92,36 @@ final class SQLiteBackend: SQLBackend {
             for reader in readerDatabases { try? reader.connection.close() }
             try? writerConnection.close()
             try? await blockingPool.shutdownGracefully()
-            throw StoreError(.databaseUnavailable, "cannot open a reader on the SQLite database at \(path)")
+            throw StoreError(
+                .databaseUnavailable,
+                "cannot open a reader on the SQLite database at \(path) (\(FailureCause.describe(error)))")
         }
         readers = ResourcePool(readerDatabases)
 
         groupCommit = GroupCommit(begin: "BEGIN IMMEDIATE") { body in
             try await writer.withResource { try await Self.closingTransactions(on: $0, body) }
+        }
+    }
+
+    /// Puts the database in WAL mode, or refuses it: without WAL, readers would wait for the writer and `COMMIT` for
+    /// readers. Switching a new file takes a lock SQLite does not wait for (another process opening the same new file
+    /// at that moment, a server and the CLI on first run): that is retried for up to the busy timeout.
+    private static func useWAL(_ db: Database) throws {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(busyTimeout))
+        while true {
+            do {
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode=WAL")
+                guard mode?.lowercased() == "wal" else {
+                    throw StoreError(
+                        .databaseUnavailable,
+                        "the SQLite database cannot use WAL mode (journal mode \(mode ?? "unknown"))")
+                }
+                return
+            } catch let error as DatabaseError
+                where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline
+            {
+                usleep(10_000)
+            }
         }
     }
 
@@ -140,16 +159,16 @@ final class SQLiteBackend: SQLBackend {
     func withReadSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws
         -> R
     {
-        try await readers.withResource { try await body($0) }
+        try await readers.withResource { try await Self.closingTransactions(on: $0, body) }
     }
 
     func withSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R {
         try await writer.withResource { try await Self.closingTransactions(on: $0, body) }
     }
 
-    /// Runs a write session and, whatever happened in it, leaves the writer outside any transaction: a session that
-    /// could neither commit nor roll back (an I/O error) must not hand the next one an open transaction and the write
-    /// lock.
+    /// Runs a session and, whatever happened in it, leaves the connection outside any transaction: a session that
+    /// could neither commit nor roll back (an I/O error) must not hand the next one an open transaction (a writer's
+    /// lock, a reader's old snapshot that would also hold back WAL checkpoints).
     private static func closingTransactions<R: Sendable>(
         on db: GRDBSQLDatabase, _ body: (any SQLDatabase) async throws -> R
     ) async throws -> R {
@@ -174,16 +193,16 @@ final class SQLiteBackend: SQLBackend {
         try await body { try await self.withReadSession(query) }
     }
 
-    /// Closes every connection once no session uses it, then the backend's thread; a second call does nothing.
-    /// Every connection is closed even if one fails to; the first failure is thrown.
+    /// Closes every connection once no session uses it, then the backend's thread; a later call, even one made
+    /// while the first is waiting, returns at once. Every connection is closed even if one fails to; the first
+    /// failure is thrown.
     func close() async throws {
+        guard closed.withLockedValue({ closed in defer { closed = true }; return !closed }) else { return }
         var failure: (any Error)?
         for database in await readers.drain() + writer.drain() {
             do { try database.connection.close() } catch { failure = failure ?? error }
         }
-        if closed.withLockedValue({ closed in defer { closed = true }; return !closed }) {
-            do { try await blockingPool.shutdownGracefully() } catch { failure = failure ?? error }
-        }
+        do { try await blockingPool.shutdownGracefully() } catch { failure = failure ?? error }
         if let failure { throw failure }
     }
 }

@@ -156,7 +156,8 @@ import Testing
         }
     }
 
-    /// The CRL's query reads the revoked certificates through their partial index, not every certificate issued.
+    /// The CRL's query reads the unexpired revoked certificates through their partial, covering index, not every
+    /// certificate issued.
     @Test func theCRLQueryUsesTheRevokedIndex() async throws {
         let path = try Self.scratchFile()
         let store = try await SQLStore.open(try DatabaseURL("sqlite:" + path), auditKey: .init(size: .bits256))
@@ -171,6 +172,26 @@ import Testing
                     """
             ).map { $0["detail"] as String? ?? "" }
         }
-        #expect(plan.contains { $0.contains("certificates_revoked") }, "\(plan)")
+        #expect(plan.contains { $0.contains("COVERING INDEX certificates_revoked_unexpired (not_after>?)") }, "\(plan)")
+    }
+
+    /// Several stores opening one new file at once (a server and the CLI upgrading together) each apply what is
+    /// missing and nothing twice: every open succeeds at the latest version.
+    @Test func concurrentOpensMigrateOneFileOnce() async throws {
+        let url = try DatabaseURL("sqlite:" + (try Self.scratchFile()))
+        let key = SymmetricKey(size: .bits256)
+        let versions = try await withThrowingTaskGroup(of: Int64.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    let store = try await SQLStore.open(url, auditKey: key)
+                    let version = try await store.schemaVersion()
+                    try await store.close()
+                    return version
+                }
+            }
+            return try await group.reduce(into: [Int64]()) { $0.append($1) }
+        }
+        #expect(versions.count == 4)
+        #expect(Set(versions).count == 1 && versions.first ?? 0 >= 8, "\(versions)")
     }
 }
