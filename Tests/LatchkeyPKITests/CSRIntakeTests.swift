@@ -1,9 +1,11 @@
+import Crypto
 import Foundation
-import LatchkeyPKI
 import LatchkeyTestSupport
 import SwiftASN1
 import Testing
 import X509
+
+@testable import LatchkeyPKI
 
 @Suite struct CSRIntakeTests {
     func opensslCSR(_ newkey: [String]) throws -> String {
@@ -127,5 +129,22 @@ import X509
             let accepted = try CSRIntake.accept(pem: pem)
             #expect(accepted.subjectPublicKeyInfo == SPKIPin.subjectPublicKeyInfoDER(accepted.publicKey), "\(pem)")
         }
+    }
+
+    /// Only an uncompressed point of its curve's length is copied into the certificate; anything else (a hybrid
+    /// point, a point of another curve's length, no bits) is serialized from the parsed key, so the certificate always
+    /// carries what swift-certificates would write.
+    @Test func onlyAnUncompressedPointOfItsCurvesLengthIsCopied() {
+        let key = P256.Signing.PrivateKey().publicKey
+        let parsed = Certificate.PublicKey(key)
+        let canonical = SPKIPin.subjectPublicKeyInfoDER(parsed)
+        let point = Array(key.x963Representation)
+        var hybrid = point
+        hybrid[0] = 0x06 | (point[64] & 1)
+        #expect(CSRIntake.subjectPublicKeyInfo(parsed, keyDescription: "EC P-256", bits: point[...]) == canonical)
+        #expect(CSRIntake.subjectPublicKeyInfo(parsed, keyDescription: "EC P-256", bits: hybrid[...]) == canonical)
+        #expect(CSRIntake.subjectPublicKeyInfo(parsed, keyDescription: "EC P-384", bits: point[...]) == canonical)
+        #expect(CSRIntake.subjectPublicKeyInfo(parsed, keyDescription: "EC P-256", bits: point.dropLast()) == canonical)
+        #expect(CSRIntake.subjectPublicKeyInfo(parsed, keyDescription: "EC P-256", bits: nil) == canonical)
     }
 }
