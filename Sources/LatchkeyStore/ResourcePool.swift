@@ -28,14 +28,8 @@ final class ResourcePool<Resource: Sendable>: Sendable {
     /// Runs `body` with a resource of its own.
     func withResource<R: Sendable>(_ body: (Resource) async throws -> R) async throws -> R {
         let resource = try await checkOut()
-        do {
-            let result = try await body(resource)
-            checkIn(resource)
-            return result
-        } catch {
-            checkIn(resource)
-            throw error
-        }
+        defer { checkIn(resource) }
+        return try await body(resource)
     }
 
     /// Waits until every resource is back, then keeps them: the caller may close them.
@@ -45,8 +39,8 @@ final class ResourcePool<Resource: Sendable>: Sendable {
             guard let resource = await take() else { break }
             collected.append(resource)
         }
-        state.withLockedValue { $0.drained = true }
         let waiters = state.withLockedValue { state -> [CheckedContinuation<Resource?, Never>] in
+            state.drained = true
             defer { state.waiters = [] }
             return state.waiters
         }

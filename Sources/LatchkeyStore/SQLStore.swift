@@ -157,7 +157,7 @@ public final class SQLStore: LatchkeyStore {
     }
 
     /// Refusals (``StoreError``) pass; any other failure (disk full, connection lost, busy) is
-    /// `database_unavailable`, with only the error's type in the log (unless `logged` is false).
+    /// `database_unavailable`, with only its ``FailureCause`` in the log (unless `logged` is false).
     private func unavailableOnFailure<R: Sendable>(logged: Bool = true, _ body: () async throws -> R) async throws
         -> R
     {

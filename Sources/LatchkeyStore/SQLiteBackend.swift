@@ -27,7 +27,10 @@ final class SQLiteBackend: SQLBackend {
     private let readers: ResourcePool<GRDBSQLDatabase>
     private let closed = NIOLockedValueBox(false)
 
-    let beginTransactionSQL = "BEGIN IMMEDIATE"
+    /// Starts a write transaction, taking the write lock at once (so it may wait for another process's).
+    private static let beginWrite = "BEGIN IMMEDIATE"
+
+    let beginTransactionSQL = SQLiteBackend.beginWrite
     let beginReadTransactionSQL = "BEGIN DEFERRED"
     let migrationLock: (acquire: String, release: String)? = nil
     /// SQLite has no announcements: other processes (the CLI, a second server on the file) are seen by polling.
@@ -72,7 +75,7 @@ final class SQLiteBackend: SQLBackend {
             throw error
         }
         let writerDatabase = GRDBSQLDatabase(
-            connection: writerConnection, blockingStatements: ["BEGIN IMMEDIATE", "COMMIT"],
+            connection: writerConnection, blockingStatements: [Self.beginWrite, "COMMIT"],
             blockingPool: blockingPool, logger: logger, eventLoop: eventLoop)
         let writer = ResourcePool([writerDatabase])
         self.writer = writer
@@ -98,9 +101,7 @@ final class SQLiteBackend: SQLBackend {
         }
         readers = ResourcePool(readerDatabases)
 
-        groupCommit = GroupCommit(begin: "BEGIN IMMEDIATE") { body in
-            try await writer.withResource { try await Self.closingTransactions(on: $0, body) }
-        }
+        groupCommit = GroupCommit(begin: Self.beginWrite) { body in try await Self.session(on: writer, body) }
     }
 
     /// Puts the database in WAL mode, or refuses it: without WAL, readers would wait for the writer and `COMMIT` for
@@ -159,26 +160,22 @@ final class SQLiteBackend: SQLBackend {
     func withReadSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws
         -> R
     {
-        try await readers.withResource { try await Self.closingTransactions(on: $0, body) }
+        try await Self.session(on: readers, body)
     }
 
     func withSession<R: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) async throws -> R) async throws -> R {
-        try await writer.withResource { try await Self.closingTransactions(on: $0, body) }
+        try await Self.session(on: writer, body)
     }
 
-    /// Runs a session and, whatever happened in it, leaves the connection outside any transaction: a session that
-    /// could neither commit nor roll back (an I/O error) must not hand the next one an open transaction (a writer's
-    /// lock, a reader's old snapshot that would also hold back WAL checkpoints).
-    private static func closingTransactions<R: Sendable>(
-        on db: GRDBSQLDatabase, _ body: (any SQLDatabase) async throws -> R
+    /// Runs a session on a connection of `pool` and, whatever happened in it, leaves the connection outside any
+    /// transaction: a session that could neither commit nor roll back (an I/O error) must not hand the next one an
+    /// open transaction (a writer's lock, a reader's old snapshot that would also hold back WAL checkpoints).
+    private static func session<R: Sendable>(
+        on pool: ResourcePool<GRDBSQLDatabase>, _ body: (any SQLDatabase) async throws -> R
     ) async throws -> R {
-        do {
-            let result = try await body(db)
-            db.abandonOpenTransaction()
-            return result
-        } catch {
-            db.abandonOpenTransaction()
-            throw error
+        try await pool.withResource { db in
+            defer { db.abandonOpenTransaction() }
+            return try await body(db)
         }
     }
 

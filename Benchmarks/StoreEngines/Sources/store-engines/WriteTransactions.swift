@@ -8,7 +8,8 @@ import SQLiteNIO
 
 /// Write transactions of the shape of a signed transfer (one SELECT, one range DELETE, an INSERT, two UPDATEs, two
 /// INSERTs, a SELECT and an UPDATE, between BEGIN IMMEDIATE and COMMIT), one writer after the other, on a scratch file
-/// per engine in WAL mode: through sqlite-nio and SQLKit as `SQLStore` runs them (a thread-pool hop per statement),
+/// per engine in WAL mode: through sqlite-nio and SQLKit as `SQLStore` ran them before issue 17 (a thread-pool hop per
+/// statement),
 /// and through GRDB (the whole transaction on its writer queue, cached statements).
 enum WriteTransactions {
     static let statementsPerTransaction = 12  // BEGIN + 10 + COMMIT
@@ -36,16 +37,11 @@ enum WriteTransactions {
         for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=\(sync)"] + schema {
             try await db.raw(SQLQueryString(pragma)).run()
         }
-        var done = 0
-        let start = ContinuousClock.now
-        while elapsed(since: start) < seconds {
-            let nonce = UUID().uuidString
-            let from = Int.random(in: 1...1000)
-            let to = Int.random(in: 1...1000)
+        let rate = try await transactionsPerSecond(seconds: seconds) { sequence, nonce, from, to in
             try await db.raw("BEGIN IMMEDIATE").run()
             _ = try await db.raw("SELECT balance FROM accounts WHERE id = \(bind: from)").first()
-            try await db.raw("DELETE FROM spent WHERE expires_at <= \(bind: done - 100_000)").run()
-            try await db.raw("INSERT INTO spent (value, expires_at) VALUES (\(bind: nonce), \(bind: done))").run()
+            try await db.raw("DELETE FROM spent WHERE expires_at <= \(bind: sequence - 100_000)").run()
+            try await db.raw("INSERT INTO spent (value, expires_at) VALUES (\(bind: nonce), \(bind: sequence))").run()
             try await db.raw("UPDATE accounts SET balance = balance - 1 WHERE id = \(bind: from) AND balance >= 1").run()
             try await db.raw("UPDATE accounts SET balance = balance + 1 WHERE id = \(bind: to)").run()
             try await db.raw("INSERT INTO moves (amount) VALUES (\(bind: 1))").run()
@@ -54,9 +50,7 @@ enum WriteTransactions {
             try await db.raw("UPDATE head SET seq = seq + 1 WHERE id = 1").run()
             _ = try await db.raw("SELECT balance FROM accounts WHERE id = \(bind: to)").first()
             try await db.raw("COMMIT").run()
-            done += 1
         }
-        let rate = Double(done) / elapsed(since: start)
         try await connection.close()
         try await pool.shutdownGracefully()
         return rate
@@ -73,13 +67,7 @@ enum WriteTransactions {
             }
         }
         try await pool.write { db in for statement in schema { try db.execute(sql: statement) } }
-        var done = 0
-        let start = ContinuousClock.now
-        while elapsed(since: start) < seconds {
-            let nonce = UUID().uuidString
-            let from = Int.random(in: 1...1000)
-            let to = Int.random(in: 1...1000)
-            let sequence = done
+        return try await transactionsPerSecond(seconds: seconds) { sequence, nonce, from, to in
             try await pool.write { db in
                 _ = try Int.fetchOne(
                     db.cachedStatement(sql: "SELECT balance FROM accounts WHERE id = ?"), arguments: [from])
@@ -98,6 +86,18 @@ enum WriteTransactions {
                 _ = try Int.fetchOne(
                     db.cachedStatement(sql: "SELECT balance FROM accounts WHERE id = ?"), arguments: [to])
             }
+        }
+    }
+
+    /// Runs `transaction` one after the other for `seconds`, each with its sequence number, a fresh nonce and two
+    /// random accounts, and returns how many ran per second.
+    static func transactionsPerSecond(
+        seconds: Double, _ transaction: (_ sequence: Int, _ nonce: String, _ from: Int, _ to: Int) async throws -> Void
+    ) async throws -> Double {
+        var done = 0
+        let start = ContinuousClock.now
+        while elapsed(since: start) < seconds {
+            try await transaction(done, UUID().uuidString, Int.random(in: 1...1000), Int.random(in: 1...1000))
             done += 1
         }
         return Double(done) / elapsed(since: start)
